@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make assess` (the main job on defaults) and `make test`.
+# Each creates or updates .venv by itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CORE := $(VENV)/.core-installed
+FULL := $(VENV)/.full-installed
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(CORE): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+# torch==2.13.0 first, on its own: pip then takes the CPU build, never a CUDA one
+$(FULL): pyproject.toml $(CORE)
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[norse,test]"
+	touch $@
+
+.PHONY: assess test bench clean
+assess: $(CORE)
+	$(VENV)/bin/jaxplaus assess
+
+test: $(FULL)
+	$(PY) -m pytest -q
+
+bench: $(FULL)
+	$(PY) benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) .jax_cache

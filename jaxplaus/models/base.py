@@ -1,0 +1,106 @@
+"""The model abstraction: a name, its parameters, an initial state and a pure step.
+
+A jaxplaus model is a black box to everything downstream. The engine needs exactly four
+things of it, and nothing about its equations:
+
+- ``name``: how the registry and the results refer to it;
+- ``parameters``: an ordered mapping ``name -> Parameter`` (default, search bounds, log scale);
+- ``initial_state(params) -> state``: the state a simulation starts from, a pytree of scalars;
+- ``step(params, state, x) -> (state, v, spike)``: one sample of the dynamics for ONE neuron.
+  ``params`` is a dict of scalars, ``state`` the pytree above, ``x`` the scalar input of this
+  sample; ``v`` is the scalar membrane voltage to report (in the model's own units) and
+  ``spike`` a scalar that is nonzero (or ``True``) when the neuron fired on this sample.
+
+The step is written for a single neuron; the engine vmaps it over populations, so a step never
+has to think about batch dimensions. It must be a pure JAX function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Params = dict[str, Any]
+State = Any  # a pytree of scalars (shipped models use dicts)
+StepFn = Callable[[Params, State, Any], tuple[State, Any, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One model parameter: its default value and the bounds a search explores.
+
+    Attributes:
+        default: the value used when the parameter is not given.
+        lo, hi: search bounds, ``lo < hi``. The default need not lie inside them.
+        log: search on a log scale (then ``0 < lo``); right for rates and time constants.
+        doc: what the parameter means, with units.
+    """
+
+    default: float
+    lo: float
+    hi: float
+    log: bool = False
+    doc: str = ""
+
+    def __post_init__(self):
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or not self.lo < self.hi:
+            raise ValueError(f"Parameter bounds must be finite with lo < hi, got lo={self.lo}, hi={self.hi}")
+        if self.log and self.lo <= 0:
+            raise ValueError(f"A log-scale parameter needs lo > 0, got lo={self.lo}")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Model:
+    """A spiking neuron model as the engine sees it (see the module docstring).
+
+    Models compare and hash by identity, so a model object can be a static argument of a
+    jit-compiled function: reuse the same object to reuse its compiled kernels.
+    """
+
+    name: str
+    parameters: Mapping[str, Parameter]
+    initial_state: Callable[[Params], State]
+    step: StepFn
+    reference: str = ""
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(self.parameters)
+
+    def defaults(self) -> dict[str, float]:
+        """The default parameter values, as a dict of Python floats."""
+        return {name: p.default for name, p in self.parameters.items()}
+
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """The search bounds, ``name -> (lo, hi)``."""
+        return {name: (p.lo, p.hi) for name, p in self.parameters.items()}
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Raise a ValueError naming any missing or unknown parameter."""
+        given, known = set(params), set(self.parameters)
+        missing, extra = sorted(known - given), sorted(given - known)
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unknown {extra}")
+            raise ValueError(
+                f"Parameters for model {self.name!r}: {', '.join(parts)}; "
+                f"expected exactly {list(self.parameters)}"
+            )
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, parameters={list(self.parameters)})"
+
+
+def spike_reset(fired, value, reset_value):
+    """Norse's reset arithmetic, ``(1 - z) * value + z * reset_value`` with ``z`` in {0, 1}.
+
+    Kept as arithmetic rather than a select so that the ports round exactly as Norse does
+    (``0 * inf`` is NaN there too: a blown-up candidate is not silently reset).
+    """
+    z = fired.astype(value.dtype)
+    return (1 - z) * value + z * reset_value

@@ -1,0 +1,49 @@
+"""Ramp patterns: class 1 and class 2 excitability, accommodation (G, H, R).
+
+Reference: Izhikevich (2004), Figure 1 panels G, H and R, and figure1.m
+(``shared/spec/patterns.md``). Panel G uses ``4.1 V + 108`` in place of ``5 V + 140``; panel R
+uses ``u' = a b (V + 65)``.
+"""
+
+from __future__ import annotations
+
+from jaxplaus.patterns.base import Pattern
+from jaxplaus.patterns.protocol import Protocol, Reference
+
+
+def _class1(t):
+    return 0.075 * float(t - 30) if t > 30 else 0.0
+
+
+def _class2(t):
+    return -0.5 + 0.015 * float(t - 30) if t > 30 else -0.5
+
+
+def _accommodation(t):
+    if t < 200:
+        return float(t) / 25
+    if t < 300:
+        return 0.0
+    if t < 312.5:
+        return float(t - 300) / 12.5 * 4
+    return 0.0
+
+
+PATTERNS = (
+    Pattern(
+        "class1_excitability", "G", "ramp",
+        "on a slow ramp, firing starts at a low rate (long first interval) and the rate grows with the input",
+        Protocol(300, 0.25, _class1), Reference(0.02, -0.1, -55, 6, v0=-60, tau=0.25, mn=4.1, bias=108),
+    ),
+    Pattern(
+        "class2_excitability", "H", "ramp",
+        "on a ramp, firing starts abruptly at a relatively high rate, not from near zero",
+        Protocol(300, 0.25, _class2), Reference(0.2, 0.26, -65, 0, v0=-64, tau=0.25),
+    ),
+    Pattern(
+        "accommodation", "R", "ramp",
+        "a slow ramp, although it reaches a larger amplitude, evokes no spike; a fast, smaller ramp does",
+        Protocol(400, 0.5, _accommodation),
+        Reference(0.02, 1, -55, 4, v0=-65, u0=-16, tau=0.5, accommodation=True),
+    ),
+)
