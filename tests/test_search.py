@@ -1,0 +1,254 @@
+"""Evolution-strategy search: the unit-cube space, the strategies, restarts, NaN safety, resume.
+
+Compiling a search program dominates the time here, so tests share configurations: every run
+with the same objective, strategy, population, tasks, restarts and generations reuses one
+compiled program (chunks of any length included).
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxplaus import search as S
+
+# lif: tau_syn_inv, tau_mem_inv (log), v_leak, v_th (linear), v_reset fixed; plus the gain (log)
+SPACE = S.search_space("lif", bounds={"v_th": (0.5, 2.0)}, fixed={"v_reset": 0.0}, gain=(1e-2, 1e2))
+D = SPACE.num_dims
+TARGETS = np.random.default_rng(0).uniform(0.15, 0.85, (3, D)).astype(np.float32)
+
+
+def sphere(params, task):
+    """A shifted sphere in unit-cube coordinates, with a task-dependent optimum."""
+    z = S.to_unit(SPACE, params)
+    return jnp.sum((z - jnp.asarray(TARGETS)[task]) ** 2, axis=-1)
+
+
+def hostile(params, task):
+    """NaN on part of the cube, +inf on another; exactly 0 near task 0's optimum, never for task 1."""
+    z = S.to_unit(SPACE, params)
+    loss = jnp.sum((z - jnp.asarray(TARGETS)[task]) ** 2, axis=-1)
+    loss = jnp.where(task == 0, jnp.maximum(loss - 1e-3, 0.0), loss + 1.0)
+    loss = jnp.where(z[:, 0] > 0.9, jnp.nan, loss)
+    return jnp.where(z[:, 1] < 0.1, jnp.inf, loss)
+
+
+def _no_nan(tree):
+    return all(not np.isnan(np.asarray(x)).any() for x in jax.tree.leaves(tree) if np.issubdtype(x.dtype, np.inexact))
+
+
+# ----------------------------------------------------------------------------- the space
+
+
+def test_space_dimensions_order_and_fixed():
+    assert SPACE.names == ("tau_syn_inv", "tau_mem_inv", "v_leak", "v_th", "gain")
+    assert SPACE.log == (True, True, False, False, True)
+    assert SPACE.bounds()["v_th"] == (0.5, 2.0) and SPACE.bounds()["gain"] == (1e-2, 1e2)
+    assert SPACE.order == ("tau_syn_inv", "tau_mem_inv", "v_leak", "v_th", "v_reset", "gain")
+    p = S.to_physical(SPACE, np.full((4, 3, D), 0.5, np.float32))
+    assert list(p) == list(SPACE.order)
+    assert all(v.shape == (4, 3) for v in p.values())
+    np.testing.assert_array_equal(np.asarray(p["v_reset"]), 0.0)
+    # no gain dimension, or a pinned one
+    assert "gain" not in S.search_space("lif", gain=None).order
+    pinned = S.search_space("lif", fixed={"gain": 3.0})
+    assert "gain" not in pinned.names and float(S.to_physical(pinned, np.zeros(5))["gain"]) == 3.0
+
+
+def test_log_and_linear_scales_and_clipping():
+    z = np.array([[0.0] * D, [1.0] * D, [0.5] * D, [-3.0] * D, [7.0] * D], np.float32)
+    p = {k: np.asarray(v) for k, v in S.to_physical(SPACE, z).items()}
+    for name, (lo, hi) in SPACE.bounds().items():
+        np.testing.assert_allclose(p[name][[0, 3]], lo, rtol=1e-6)  # z <= 0 clips to lo
+        np.testing.assert_allclose(p[name][[1, 4]], hi, rtol=1e-6)  # z >= 1 clips to hi
+    np.testing.assert_allclose(p["tau_mem_inv"][2], math.sqrt(10.0 * 1000.0), rtol=1e-5)  # geometric mean
+    np.testing.assert_allclose(p["gain"][2], 1.0, rtol=1e-5)
+    np.testing.assert_allclose(p["v_th"][2], 1.25, rtol=1e-6)  # arithmetic mean of the overridden bounds
+
+
+def test_to_unit_inverts_to_physical():
+    z = np.random.default_rng(1).uniform(0, 1, (50, D)).astype(np.float32)
+    back = np.asarray(S.to_unit(SPACE, S.to_physical(SPACE, z)))
+    np.testing.assert_allclose(back, z, atol=2e-6)
+    phys = {"tau_syn_inv": 200.0, "tau_mem_inv": 100.0, "v_leak": 0.0, "v_th": 1.0, "gain": 1.0, "v_reset": 0.0}
+    u = S.to_unit(SPACE, phys)
+    assert u.shape == (D,)
+    again = S.to_physical(SPACE, u)
+    for name in SPACE.names:
+        np.testing.assert_allclose(float(again[name]), phys[name], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"missing \['gain'\]"):
+        S.to_unit(SPACE, {k: v for k, v in phys.items() if k != "gain"})
+    with pytest.raises(ValueError, match=r"unknown \['tau'\]"):
+        S.to_unit(SPACE, dict(phys, tau=1.0))
+    with pytest.raises(ValueError, match=r"shape \[\.\.\., 5\]"):
+        S.to_physical(SPACE, np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"bounds": {"tau": (1, 2)}}, r"bounds: unknown parameter 'tau' for model 'lif'; known: \['tau_syn_inv'"),
+        ({"fixed": {"vth": 1.0}}, r"fixed: unknown parameter 'vth'"),
+        ({"bounds": {"v_th": (2.0, 1.0)}}, r"bounds\['v_th'\]: need lo < hi, got \(lo, hi\) = \(2.0, 1.0\)"),
+        ({"bounds": {"v_th": (1.0, 1.0)}}, r"need lo < hi"),
+        ({"bounds": {"v_th": (0.0, math.inf)}}, r"bounds\['v_th'\]: bounds must be finite"),
+        ({"bounds": {"v_th": (0.0, float("nan"))}}, r"must be finite"),
+        ({"bounds": {"v_th": 3.0}}, r"expected a pair \(lo, hi\) of numbers, got 3.0"),
+        ({"bounds": {"tau_mem_inv": (0.0, 10.0)}}, r"'tau_mem_inv' is searched on a log scale, so lo must be > 0"),
+        ({"gain": (-1.0, 10.0)}, r"gain: the gain is searched on a log scale, so lo must be > 0"),
+        ({"gain": (1.0, 1.0)}, r"gain: need lo < hi"),
+        ({"bounds": {"gain": (1.0, 2.0)}}, r"gain=\(lo, hi\)"),
+        ({"bounds": {"v_th": (1, 2)}, "fixed": {"v_th": 1.0}}, r"\['v_th'\] are both fixed and given bounds"),
+        ({"fixed": {"v_th": math.nan}}, r"fixed\['v_th'\]: the value must be finite"),
+        (
+            {"fixed": {"tau_syn_inv": 1, "tau_mem_inv": 1, "v_leak": 0, "v_th": 1, "v_reset": 0}, "gain": None},
+            r"Nothing to search: every parameter of model 'lif' is fixed and gain=None",
+        ),
+    ],
+)
+def test_bad_space_inputs_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        S.search_space("lif", **kwargs)
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="Unknown model 'nope'"):
+        S.search_space("nope")
+
+
+# ----------------------------------------------------------------------------- strategies and arguments
+
+
+ALL = ("cma_es", "sep_cma_es", "snes", "xnes", "open_es", "pgpe", "de", "pso", "simple_ga", "random_search")
+
+
+def test_registry_and_defaults():
+    assert set(ALL) | {"lm_ma_es"} <= set(S.strategy_names())
+    with pytest.raises(ValueError, match=r"Unknown strategy 'cmaes'; known strategies: cma_es, sep_cma_es"):
+        S.get_strategy("cmaes")
+    assert S.default_population_size(5) == 16
+    n = S.default_population_size(10**6)
+    assert n == 4 + math.floor(3 * math.log(10**6)) + (4 + math.floor(3 * math.log(10**6))) % 2 and n % 2 == 0
+
+
+def test_lm_ma_es_refuses_large_populations():
+    with pytest.raises(ValueError, match=r"lm_ma_es.*population_size=16 > 2 \* num_dims = 10"):
+        S.run_search(sphere, SPACE, "lm_ma_es", generations=5)  # the default population is 16
+    S.get_strategy("lm_ma_es").check(10, D)  # allowed
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"strategy": "open_es", "population_size": 15}, ValueError, "antithetic pairs: population_size must be even"),
+        ({"strategy": "de", "population_size": 3}, ValueError, "needs population_size >= 4"),
+        ({"generations": 0}, ValueError, "generations must be a positive int"),
+        ({"restarts": 1.5}, ValueError, "restarts must be a positive int"),
+        ({"seed": -1}, ValueError, r"seed must be an int in \[0, 2\*\*32\)"),
+        ({"dtype": "float16"}, ValueError, "dtype must be one of"),
+        ({"start": "middle"}, ValueError, "start must be 'uniform' or 'center'"),
+        ({"objective": lambda p, t: p["v_th"][:3]}, ValueError, r"one loss per candidate, shape \(16,\); got \(3,\)"),
+        ({"objective": lambda p, t: p["nope"]}, TypeError, "The objective failed on params"),
+    ],
+)
+def test_bad_run_arguments(kwargs, error, match):
+    kwargs = {"objective": sphere, "generations": 3, **kwargs}
+    with pytest.raises(error, match=match):
+        S.run_search(kwargs.pop("objective"), SPACE, **kwargs)
+
+
+# ----------------------------------------------------------------------------- every strategy makes progress
+
+# How far below the best of the first (random) generation each strategy must get in 60 generations
+# (the gradient-following open_es and pgpe, and random search, are slow on this budget).
+FACTOR = {"random_search": 0.8, "open_es": 0.5, "pgpe": 0.5}
+
+
+@pytest.mark.parametrize("name", ALL + ("lm_ma_es",))
+def test_each_strategy_decreases_a_shifted_sphere(name):
+    pop, generations = (10 if name == "lm_ma_es" else 16), 60
+    r = S.run_search(
+        sphere, SPACE, name, population_size=pop, generations=generations, restarts=2, n_tasks=3, stop_at_zero=False
+    )
+    first = r.history[:, :, 0].min(axis=1)
+    assert np.all(r.best_loss < FACTOR.get(name, 0.05) * first), (r.best_loss, first)
+    # the bookkeeping agrees with itself
+    assert r.history.shape == (3, 2, generations) and np.all(np.diff(r.history, axis=2) <= 0)
+    np.testing.assert_array_equal(r.history[:, :, -1], r.lane_best_loss)
+    np.testing.assert_array_equal(r.evaluations, pop * generations)
+    assert r.best_z.shape == (3, D) and np.all((r.best_z >= 0) & (r.best_z <= 1))
+    np.testing.assert_allclose(np.asarray(S.to_unit(SPACE, r.best_params)), r.best_z, atol=2e-6)
+    for t in range(3):
+        recomputed = float(sphere({k: jnp.asarray(v[t : t + 1]) for k, v in r.best_params.items()}, t)[0])
+        np.testing.assert_allclose(recomputed, r.best_loss[t], rtol=1e-3, atol=1e-6)
+        g = r.lane_best_generation[t, np.argmin(r.lane_best_loss[t])]
+        assert 0 <= g < generations and r.history[t, :, g].min() == r.best_loss[t]
+    assert _no_nan(r.state)
+
+
+# ----------------------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize("name", ["cma_es", "pso"])
+def test_nan_region_and_early_stop(name):
+    r = S.run_search(hostile, SPACE, name, population_size=16, generations=150, restarts=2, n_tasks=2)
+    assert _no_nan(r.state) and not np.isnan(r.history).any()
+    # task 0 has a zero-loss region: reached, recorded, and its lanes then stop spending
+    assert r.best_loss[0] == 0.0 and r.task_zero_evaluations[0] > 0
+    assert r.task_zero_evaluations[0] == 2 * 16 * (r.zero_evaluations[0][r.zero_evaluations[0] > 0].min() // 16)
+    assert np.all(r.evaluations[0] == r.task_zero_evaluations[0] // 2) and np.all(r.evaluations[0] < 16 * 150)
+    # task 1 never reaches zero: it runs to the end, and its best avoids the NaN and inf regions
+    assert r.task_zero_evaluations[1] == -1 and np.all(r.zero_evaluations[1] == -1)
+    np.testing.assert_array_equal(r.evaluations[1], 16 * 150)
+    assert 1.0 <= r.best_loss[1] < 1.01 and r.best_z[1, 0] <= 0.9 and r.best_z[1, 1] >= 0.1
+
+
+LONG = dict(population_size=8, generations=1100, restarts=2, n_tasks=2, stop_at_zero=False)
+
+
+@pytest.fixture(scope="module")
+def long_run():
+    """1100 generations of CMA-ES: past the ~430 at which evosax's CMA-ES alone turns NaN."""
+    snapshots = []
+    r = S.run_search(sphere, SPACE, "cma_es", seed=3, chunk=400, on_chunk=lambda s, g: snapshots.append((g, s)), **LONG)
+    return r, snapshots
+
+
+def test_long_cma_es_run_restarts_and_never_produces_nan(long_run):
+    r, snapshots = long_run
+    assert [g for g, _ in snapshots] == [400, 800, 1100]
+    for _, state in snapshots:
+        assert _no_nan(state)
+    assert not np.isnan(r.history).any() and np.isfinite(r.history).all()
+    assert np.all(r.restarts_done >= 2)  # converged lanes were restarted, several times
+    assert np.all(r.best_loss < 1e-8)
+    np.testing.assert_array_equal(r.evaluations, 8 * 1100)
+
+
+def test_chunked_and_resumed_runs_equal_an_uninterrupted_one(long_run, tmp_path):
+    chunked, snapshots = long_run
+    whole = S.run_search(sphere, SPACE, "cma_es", seed=3, **LONG)
+    # resume from a checkpoint written to .npz after 400 generations, read back without pickle
+    path = tmp_path / "state.npz"
+    np.savez(path, **S.state_to_arrays(snapshots[0][1]))
+    with np.load(path, allow_pickle=False) as f:
+        saved = dict(f)
+    resumed = S.run_search(sphere, SPACE, "cma_es", seed=3, chunk=300, initial_state=saved, **LONG)
+    for r in (chunked, resumed):
+        for field in ("best_loss", "best_z", "lane_best_z", "lane_best_generation", "evaluations", "history"):
+            np.testing.assert_array_equal(getattr(r, field), getattr(whole, field), err_msg=field)
+        assert jax.tree.all(jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), r.state, whole.state))
+    # a checkpoint of another search is refused with a clear message
+    with pytest.raises(ValueError, match="does not match this search"):
+        S.run_search(sphere, SPACE, "sep_cma_es", seed=3, initial_state=saved, **LONG)
+
+
+def test_same_seed_same_result_other_seed_other_result(long_run):
+    first, _ = long_run
+    again = S.run_search(sphere, SPACE, "cma_es", seed=3, chunk=400, **LONG)
+    np.testing.assert_array_equal(first.history, again.history)
+    np.testing.assert_array_equal(first.best_z, again.best_z)
+    other = S.run_search(sphere, SPACE, "cma_es", seed=4, chunk=400, **LONG)
+    assert not np.array_equal(first.history, other.history)
