@@ -1,0 +1,81 @@
+"""norse_bridge: cross-check jaxplaus's JAX ports (lif, adex, izhikevich) against Norse 1.1.0.
+
+Importing this package imports jax and jaxplaus, never torch or Norse: those are imported by the
+first function that needs them, which raises an ImportError saying
+``pip install "jaxplaus[norse]"`` when they are absent (``available()`` checks beforehand).
+
+- :mod:`norse_bridge.mapping`: jaxplaus params/state <-> Norse parameter/state objects, Norse
+  layers, Norse's 20 Izhikevich presets;
+- :mod:`norse_bridge.crosscheck`: :func:`crosscheck` (one batch, both engines, a report),
+  :func:`random_parameters`, :func:`crosscheck_protocols` (the 20 protocols), :func:`run_probe`
+  (the same in a subprocess, with XLA's fused multiply-add off or on);
+  (``norse_bridge.crosscheck`` is the function; everything public in the module is exported
+  here, the module itself is ``sys.modules["norse_bridge.crosscheck"]``);
+- :mod:`norse_bridge.cli`: the ``jaxplaus crosscheck`` command (``configure_parser``, ``run_cli``).
+
+Findings (numbers measured on this code) are in ``norse_bridge/README.md``.
+"""
+
+from norse_bridge._deps import INSTALL_HINT, available, require
+from norse_bridge.crosscheck import (
+    GAIN_RANGES,
+    NEAR_ULPS,
+    NO_FMA_FLAG,
+    Candidates,
+    CrosscheckReport,
+    ProtocolTable,
+    SpikeMismatch,
+    crosscheck,
+    crosscheck_presets,
+    crosscheck_protocols,
+    fma_disabled,
+    random_gains,
+    random_parameters,
+    run_probe,
+)
+from norse_bridge.mapping import (
+    MODELS,
+    PRESET_PATTERNS,
+    Preset,
+    from_norse,
+    from_norse_parameters,
+    from_norse_state,
+    initial_state,
+    izhikevich_presets,
+    norse_layer,
+    to_norse,
+    to_norse_parameters,
+    to_norse_state,
+)
+
+__all__ = [
+    "GAIN_RANGES",
+    "INSTALL_HINT",
+    "MODELS",
+    "NEAR_ULPS",
+    "NO_FMA_FLAG",
+    "PRESET_PATTERNS",
+    "Candidates",
+    "CrosscheckReport",
+    "Preset",
+    "ProtocolTable",
+    "SpikeMismatch",
+    "available",
+    "crosscheck",
+    "crosscheck_presets",
+    "crosscheck_protocols",
+    "fma_disabled",
+    "from_norse",
+    "from_norse_parameters",
+    "from_norse_state",
+    "initial_state",
+    "izhikevich_presets",
+    "norse_layer",
+    "random_gains",
+    "random_parameters",
+    "require",
+    "run_probe",
+    "to_norse",
+    "to_norse_parameters",
+    "to_norse_state",
+]

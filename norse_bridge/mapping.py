@@ -1,0 +1,292 @@
+"""jaxplaus parameters and states <-> Norse 1.1.0 parameter and state objects.
+
+The three ports use Norse's own field names, so a mapping is a change of container and of number
+type, never a renaming:
+
+============  ==================================  ==========================  ==================
+jaxplaus      Norse parameters                    Norse state                 Norse layer
+============  ==================================  ==========================  ==================
+lif           ``LIFParameters``                   ``LIFFeedForwardState``     ``norse.torch.LIF``
+              (tau_syn_inv, tau_mem_inv, v_leak,  (v, i)
+              v_th, v_reset)
+adex          ``LIFAdExParameters`` (+            ``LIFAdExFeedForwardState`` ``LIFAdEx``
+              adaptation_current, adaptation_     (v, i, a)
+              spike, delta_T, tau_ada_inv)
+izhikevich    ``IzhikevichParameters``            ``IzhikevichState`` (v, u)  ``Izhikevich``
+              (a, b, c, d, sq, mn, bias, v_th,
+              tau_inv)
+============  ==================================  ==========================  ==================
+
+Numbers: every value is rounded to float32 once, on the jaxplaus side, and handed to Norse as a
+float32 tensor, so both engines start from the same bits. Tensors may be 0-dim or ``[N]`` (one
+value per neuron): every Norse feed-forward step used here is elementwise and broadcasts ``[N]``
+parameters against an ``[N]`` state, Izhikevich included (its parameters are typed ``float`` and
+the presets use Python floats, but ``izhikevich_feed_forward_step`` is plain tensor arithmetic).
+What does not accept ``[N]`` parameters is the layers' *default* state (``torch.full(shape,
+v_leak)`` in ``LIF``/``LIFAdEx``): always pass a state (``to_norse_state``), as
+:func:`norse_layer` does.
+
+Izhikevich arithmetic (why tensors, not Python floats): Norse writes
+``u + p.tau_inv * dt * p.a * (p.b * v - u)``. With Python-float parameters (the presets),
+``tau_inv*dt*a`` is evaluated in Python double and rounded to float32 only when it meets the
+tensor; the JAX port evaluates ``(tau_inv*dt)*a`` in float32 (``dt`` itself rounded to float32
+first). Handing Norse float32 *tensors* makes torch do exactly the port's float32 sequence
+(a tensor times the Python scalar ``dt`` rounds ``dt`` to float32, as JAX does with its weakly
+typed ``DT``), and the two agree bit for bit when XLA's fused multiply-add is off. With the
+presets' Python floats they differ for some presets (see ``norse_bridge/README.md``); pass
+``python_floats=True`` to :func:`to_norse_parameters` to reproduce Norse's presets as shipped.
+Norse's ``LIFAdExParameters`` cannot take Python floats at all (``.detach()`` on a float).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from norse_bridge._deps import require
+
+DT = 0.001  # Norse's default time step, the one every port uses
+MODELS = ("lif", "adex", "izhikevich")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    model: str
+    functional: str  # norse.torch.functional.<functional>
+    parameters_class: str
+    state_class: str
+    layer: str  # norse.torch.<layer>
+    step: str  # the feed-forward step function in the functional module
+    state_names: tuple[str, ...]
+
+
+_SPECS = {
+    "lif": _Spec("lif", "lif", "LIFParameters", "LIFFeedForwardState", "LIF", "lif_feed_forward_step", ("v", "i")),
+    "adex": _Spec(
+        "adex", "lif_adex", "LIFAdExParameters", "LIFAdExFeedForwardState", "LIFAdEx", "lif_adex_feed_forward_step",
+        ("v", "i", "a"),
+    ),
+    "izhikevich": _Spec(
+        "izhikevich", "izhikevich", "IzhikevichParameters", "IzhikevichState", "Izhikevich",
+        "izhikevich_feed_forward_step", ("v", "u"),
+    ),
+}
+
+
+def model_name(model) -> str:
+    """The bridged model's name (``"lif"``, ``"adex"`` or ``"izhikevich"``) from a name or Model."""
+    name = getattr(model, "name", model)
+    if name not in _SPECS:
+        raise ValueError(f"norse_bridge maps only the Norse ports {list(MODELS)}, not {name!r}")
+    return name
+
+
+def _spec(model) -> _Spec:
+    return _SPECS[model_name(model)]
+
+
+def jaxplaus_model(model):
+    """The jaxplaus Model object of a bridged model."""
+    from jaxplaus import models
+
+    return models.get(model_name(model))
+
+
+def _functional(spec: _Spec):
+    require()
+    import importlib
+
+    return importlib.import_module(f"norse.torch.functional.{spec.functional}")
+
+
+def norse_step(model):
+    """Norse's feed-forward step function of ``model`` (e.g. ``lif_feed_forward_step``)."""
+    spec = _spec(model)
+    return getattr(_functional(spec), spec.step)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def complete_parameters(model, params: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """``params`` with missing entries set to the model defaults, every value a float32 array.
+
+    Unknown names are a ValueError. Values keep their shapes (scalars become 0-dim arrays).
+    """
+    m = jaxplaus_model(model)
+    full = m.defaults()
+    if params is not None:
+        unknown = sorted(set(params) - set(full))
+        if unknown:
+            raise ValueError(f"Parameters for model {m.name!r}: unknown {unknown}; expected {list(full)}")
+        full.update(params)
+    return {k: np.asarray(v, dtype=np.float32) for k, v in full.items()}
+
+
+def to_norse_parameters(model, params: Mapping[str, Any] | None = None, *, python_floats: bool = False):
+    """jaxplaus parameters -> the Norse parameter object (float32 tensors, 0-dim or ``[N]``).
+
+    Args:
+        model: ``"lif"``, ``"adex"``, ``"izhikevich"`` or the Model.
+        params: ``name -> value`` (missing names take the defaults); arrays of shape ``[N]``
+            give one value per neuron.
+        python_floats: Izhikevich only: give scalar parameters as Python floats (the form of
+            Norse's presets) instead of float32 tensors. The float is the float32 value, so
+            only Norse's double-precision ``tau_inv*dt*a`` differs (see the module docstring).
+    """
+    torch, _ = require()
+    spec = _spec(model)
+    p = complete_parameters(model, params)
+    if python_floats:
+        if spec.model != "izhikevich":
+            raise ValueError("python_floats=True is only meaningful for izhikevich (LIFAdEx rejects floats)")
+        if any(v.ndim for v in p.values()):
+            raise ValueError("python_floats=True needs scalar parameters")
+        fields = {k: float(v) for k, v in p.items()}
+    else:
+        fields = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in p.items()}
+    return getattr(_functional(spec), spec.parameters_class)(**fields)
+
+
+def from_norse_parameters(model, norse_params) -> dict[str, np.ndarray]:
+    """A Norse parameter object -> jaxplaus parameters (float32 arrays; Python floats rounded).
+
+    Norse's extra fields (``method``, ``alpha``) only shape surrogate gradients and are dropped.
+    """
+    m = jaxplaus_model(model)
+    out = {}
+    for name in m.parameters:
+        value = getattr(norse_params, name)
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        out[name] = np.asarray(value, dtype=np.float32)
+    return out
+
+
+# ----------------------------------------------------------------------------- states
+
+
+def initial_state(model, params: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """The jaxplaus initial state of ``params`` (what ``simulate`` starts from), float32 arrays."""
+    import jax
+    import jax.numpy as jnp
+
+    m = jaxplaus_model(model)
+    p = complete_parameters(m, params)
+    shape = np.broadcast_shapes(*(v.shape for v in p.values()))
+    flat = {k: jnp.asarray(np.broadcast_to(v, shape).reshape(-1)) for k, v in p.items()}
+    state = jax.vmap(m.initial_state)(flat)
+    return {k: np.asarray(v, dtype=np.float32).reshape(shape) for k, v in state.items()}
+
+
+def to_norse_state(model, state: Mapping[str, Any]):
+    """A jaxplaus state dict -> the Norse feed-forward state (float32 tensors)."""
+    torch, _ = require()
+    spec = _spec(model)
+    missing = sorted(set(spec.state_names) - set(state))
+    if missing:
+        raise ValueError(f"State for model {spec.model!r}: missing {missing}; expected {list(spec.state_names)}")
+    fields = {k: torch.from_numpy(np.array(state[k], dtype=np.float32)) for k in spec.state_names}
+    return getattr(_functional(spec), spec.state_class)(**fields)
+
+
+def from_norse_state(model, norse_state) -> dict[str, np.ndarray]:
+    """A Norse state (feed-forward or recurrent) -> a jaxplaus state dict of float32 arrays."""
+    spec = _spec(model)
+    out = {}
+    for name in spec.state_names:
+        value = getattr(norse_state, name)
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        out[name] = np.asarray(value, dtype=np.float32)
+    return out
+
+
+def to_norse(model, params: Mapping[str, Any] | None = None, state: Mapping[str, Any] | None = None):
+    """``(norse_parameters, norse_state)``; ``state=None`` takes jaxplaus's initial state of ``params``."""
+    if state is None:
+        state = initial_state(model, params)
+    return to_norse_parameters(model, params), to_norse_state(model, state)
+
+
+def from_norse(model, norse_params, norse_state=None):
+    """``(params, state)`` as jaxplaus dicts (``state`` is None when ``norse_state`` is)."""
+    state = None if norse_state is None else from_norse_state(model, norse_state)
+    return from_norse_parameters(model, norse_params), state
+
+
+def norse_layer(model, norse_params, norse_state=None, *, dt: float = DT, record_states: bool = True):
+    """The Norse layer (``torch.nn.Module``, input ``[T, N]``) simulating ``model``.
+
+    For Izhikevich the layer is built from an ``IzhikevichSpikingBehavior(p, s)``; ``norse_state``
+    is its state (required there). Pass the state to the layer's call as well.
+    """
+    _, norse = require()
+    spec = _spec(model)
+    layer_cls = getattr(norse.torch, spec.layer)
+    if spec.model == "izhikevich":
+        if norse_state is None:
+            raise ValueError("an Izhikevich layer needs a state (IzhikevichSpikingBehavior carries one)")
+        behavior = _functional(spec).IzhikevichSpikingBehavior(norse_params, norse_state)
+        return layer_cls(behavior, dt=dt, record_states=record_states)
+    return layer_cls(norse_params, dt=dt, record_states=record_states)
+
+
+# ----------------------------------------------------------------------------- Izhikevich presets
+
+# Norse's 20 IzhikevichSpikingBehavior presets (module attribute name) -> the jaxplaus pattern
+# whose protocol (figure1.m input) drives it.
+PRESET_PATTERNS = {
+    "tonic_spiking": "tonic_spiking",
+    "phasic_spiking": "phasic_spiking",
+    "tonic_bursting": "tonic_bursting",
+    "phasic_bursting": "phasic_bursting",
+    "mixed_mode": "mixed_mode",
+    "spike_frequency_adaptation": "spike_frequency_adaptation",
+    "class_1_exc": "class1_excitability",
+    "class_2_exc": "class2_excitability",
+    "spike_latency": "spike_latency",
+    "subthreshold_oscillation": "subthreshold_oscillations",
+    "resonator": "resonator",
+    "integrator": "integrator",
+    "rebound_spike": "rebound_spike",
+    "rebound_burst": "rebound_burst",
+    "threshold_variability": "threshold_variability",
+    "bistability": "bistability",
+    "dap": "depolarizing_after_potential",
+    "accomodation": "accommodation",  # Norse's spelling
+    "inhibition_induced_spiking": "inhibition_induced_spiking",
+    "inhibition_induced_bursting": "inhibition_induced_bursting",
+}
+
+
+class Preset(NamedTuple):
+    """One Norse Izhikevich preset, mapped: its Norse object and its jaxplaus form."""
+
+    name: str  # Norse's attribute name, e.g. "class_1_exc"
+    pattern: str  # the jaxplaus pattern whose protocol drives it
+    behavior: Any  # Norse's IzhikevichSpikingBehavior (Python-float parameters)
+    params: dict[str, np.ndarray]  # jaxplaus parameters (float32)
+    state: dict[str, np.ndarray]  # jaxplaus initial state (float32), Norse's preset state
+
+
+def izhikevich_presets() -> dict[str, Preset]:
+    """Norse's 20 Izhikevich presets, by Norse name, with their jaxplaus parameters and state."""
+    izh = _functional(_SPECS["izhikevich"])
+    out = {}
+    for name, pattern in PRESET_PATTERNS.items():
+        behavior = getattr(izh, name)
+        params, state = from_norse("izhikevich", behavior.p, behavior.s)
+        out[name] = Preset(name, pattern, behavior, params, state)
+    return out
+
+
+def preset_for_pattern(pattern: str) -> str | None:
+    """The Norse preset name driven by the jaxplaus pattern ``pattern`` (or None)."""
+    for name, pat in PRESET_PATTERNS.items():
+        if pat == pattern:
+            return name
+    return None
