@@ -57,6 +57,7 @@ class Sample(NamedTuple):
     v: jax.Array  # the reported voltage after this sample's step
     spike: jax.Array  # bool, fired on this sample
     state: Any  # the model state after this sample's step
+    context: Any = None  # the simulate_summary call's context, shared by all candidates
 
 
 class Reducer(NamedTuple):
@@ -243,20 +244,150 @@ def _trace_kernel(model, params, stimulus, state0, axes):
     return v.T, spikes.T, finite, state
 
 
-def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int):
-    def carry_fn(sample, extra):
-        return jax.vmap(reducer.update)(extra, sample), None
+# ----------------------------------------------------------------------------- the summary kernel
+#
+# How XLA runs this on a CPU (measured with benchmarks/throughput.py; see benchmarks/README.md):
+#
+# - A fused loop computes ONE output array. When several carries (v, u, the finite flag, a
+#   spike count, ...) all depend on the step, XLA emits one loop per carry and each loop
+#   recomputes the step. So between loop iterations the carry is *packed*: pairs of per-candidate
+#   32-bit leaves travel as one complex64 array (64-bit leaves as complex128), and one loop
+#   computes both halves of a pair. For the Izhikevich neuron with a spike count that is 2 step
+#   evaluations per sample instead of 4. The packing is exact: integers are bit-cast, booleans
+#   are 0.0/1.0, and nothing is computed on the packed values.
+# - With a light carry, ``unroll`` samples are fused into one loop iteration: the carry stays in
+#   registers across them, the parameters are read once per iteration rather than once per
+#   sample, and the per-iteration overhead is paid once. With a heavy carry (a vector-valued
+#   reducer, such as the pattern features) every fused sample multiplies the recomputation, so
+#   the automatic choice there is one sample per iteration.
+# - XLA already splits large fused loops across the CPU's cores; nothing is forced here.
+# - On a CPU, the top-level kernel is compiled with 512-bit vectors preferred (AVX-512
+#   machines; elsewhere LLVM ignores it). The option is per compilation, never a global flag.
 
-    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, carry_fn, unroll)
+_LIGHT_CARRY = 8  # per-candidate carry elements (state, finite flag, reducer) that count as light
+_LIGHT_UNROLL = 4  # samples per loop iteration chosen automatically for a light carry
+_CPU_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+
+
+def _auto_unroll(leaves, batch: int) -> int:
+    size = sum(math.prod(a.shape) // max(batch, 1) for a in leaves)
+    return _LIGHT_UNROLL if size <= _LIGHT_CARRY else 1
+
+
+def _pack_width(a) -> int | None:
+    """32 or 64 if the per-candidate scalar leaf ``a`` (shape ``[B]``) can share a complex."""
+    if a.ndim != 1:
+        return None
+    dt = np.dtype(a.dtype)
+    if dt in (np.dtype(np.bool_), np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.uint32)):
+        return 32
+    if dt in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)):
+        return 64
+    return None
+
+
+def _to_float(a, width: int):
+    fdt = jnp.float32 if width == 32 else jnp.float64
+    if a.dtype == jnp.bool_:
+        return a.astype(fdt)
+    if jnp.issubdtype(a.dtype, jnp.floating):
+        return a
+    return jax.lax.bitcast_convert_type(a, fdt)
+
+
+def _from_float(f, dtype):
+    if dtype == jnp.bool_:
+        return f != 0
+    if jnp.issubdtype(dtype, jnp.floating):
+        return f
+    return jax.lax.bitcast_convert_type(f, dtype)
+
+
+def _packer(leaves):
+    """``pack(leaves) -> arrays`` and ``unpack(arrays) -> leaves`` pairing scalar leaves into complexes."""
+    widths = [_pack_width(a) for a in leaves]
+    dtypes = [a.dtype for a in leaves]
+    pairs = []
+    for w in (32, 64):
+        idx = [i for i, wi in enumerate(widths) if wi == w]
+        pairs += [(idx[j], idx[j + 1], w) for j in range(0, len(idx) - 1, 2)]
+    paired = {i for a, b, _ in pairs for i in (a, b)}
+    single = [i for i in range(len(leaves)) if i not in paired]
+
+    def pack(ls):
+        return [jax.lax.complex(_to_float(ls[a], w), _to_float(ls[b], w)) for a, b, w in pairs] + [ls[i] for i in single]
+
+    def unpack(arrays):
+        out = [None] * len(leaves)
+        for (a, b, _), c in zip(pairs, arrays, strict=False):
+            out[a], out[b] = _from_float(jnp.real(c), dtypes[a]), _from_float(jnp.imag(c), dtypes[b])
+        for i, arr in zip(single, arrays[len(pairs) :], strict=True):
+            out[i] = arr
+        return out
+
+    return pack, unpack
+
+
+def _run_chunked(body, carry, steps, xs, unroll: int):
+    """``carry`` after ``body`` over every sample, ``unroll`` samples per loop iteration."""
+    n_samples = xs.shape[0]
+    unroll = max(1, min(unroll, n_samples))
+    n_chunks, rest = divmod(n_samples, unroll)
+    leaves, treedef = jax.tree.flatten(carry)
+    pack, unpack = _packer(leaves)
+
+    def chunk(packed, inp):
+        ks, xc = inp
+        c = jax.tree.unflatten(treedef, unpack(packed))
+        for j in range(unroll):
+            c, _ = body(c, (ks[j], xc[j]))
+        return pack(jax.tree.leaves(c)), None
+
+    if n_chunks:
+        main = n_chunks * unroll
+        inputs = (steps[:main].reshape(n_chunks, unroll), xs[:main].reshape((n_chunks, unroll) + xs.shape[1:]))
+        packed, _ = jax.lax.scan(chunk, pack(leaves), inputs)
+        carry = jax.tree.unflatten(treedef, unpack(packed))
+    for k in range(n_samples - rest, n_samples):
+        carry, _ = body(carry, (steps[k], xs[k]))
+    return carry
+
+
+def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int | None, context):
+    sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
+
+    def carry_fn(sample, extra):
+        update = jax.vmap(reducer.update, in_axes=(-1, sample_axes), out_axes=-1)
+        return update(extra, sample._replace(context=context)), None
+
+    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, carry_fn, 1)
     dtype = stimulus.dtype
     batch = finite.shape[0]
-    extra = jax.vmap(lambda _: reducer.init(dtype))(jnp.arange(batch))
-    (state, finite, extra), _ = jax.lax.scan(body, (state, finite, extra), xs, unroll=unroll)
-    return jax.vmap(reducer.finish)(extra), finite, state
+    # The carry keeps the batch LAST: a vector-valued carry is then laid out [K, B], so each of
+    # its K rows is one contiguous, vectorisable loop over the candidates.
+    extra = jax.vmap(lambda _: reducer.init(dtype), out_axes=-1)(jnp.arange(batch))
+    carry = (state, finite, extra)
+    if unroll is None:
+        unroll = _auto_unroll(jax.tree.leaves(carry), batch)
+    state, finite, extra = _run_chunked(body, carry, steps, xs, unroll)
+    return jax.vmap(reducer.finish, in_axes=-1)(extra), finite, state
 
 
+_SUMMARY_STATIC = ("model", "axes", "reducer", "unroll")
 _trace_jit = jax.jit(_trace_kernel, static_argnames=("model", "axes"))
-_summary_jit = jax.jit(_summary_kernel, static_argnames=("model", "axes", "reducer", "unroll"))
+_summary_jit = jax.jit(_summary_kernel, static_argnames=_SUMMARY_STATIC)
+_summary_jit_cpu = jax.jit(_summary_kernel, static_argnames=_SUMMARY_STATIC, compiler_options=_CPU_OPTIONS)
+
+
+def _run_summary(*args):
+    """The summary kernel, with the CPU compile options when called at top level on a CPU."""
+    if jax.default_backend() == "cpu":
+        try:
+            return _summary_jit_cpu(*args)
+        except ValueError as err:  # inside the caller's jit: compile options are the caller's
+            if "compiler_options" not in str(err):
+                raise
+    return _summary_jit(*args)
 
 
 def _unflatten(tree, batch_shape):
@@ -307,23 +438,29 @@ def simulate_summary(
     reducer: Reducer,
     state0: Any = None,
     *,
+    context: Any = None,
     dtype=jnp.float32,
-    unroll: int = 8,
+    unroll: int | None = None,
 ) -> Summary:
     """Simulate ``model`` and return only ``reducer``'s per-candidate summary.
 
-    Arguments as :func:`simulate`, plus ``reducer`` (a :class:`Reducer`) and ``unroll``, the
-    number of samples fused per loop iteration (a speed knob; results do not depend on it).
-    Memory is ``O(batch)``, not ``O(batch * T)``.
+    Arguments as :func:`simulate`, plus ``reducer`` (a :class:`Reducer`), ``context`` (a pytree
+    of arrays shared by every candidate, which the reducer reads as ``sample.context``: data such
+    as a pattern's windows, so one compiled reducer serves many patterns) and ``unroll``, the
+    number of samples fused per loop iteration (a speed knob; results do not depend on it;
+    ``None``, the default, picks 4 for a light carry such as a spike count and 1 for a
+    vector-valued reducer's).
+    Memory is ``O(batch)``, not ``O(batch * T)``. The function is traceable: it can be called
+    inside ``jax.jit`` or ``jax.vmap`` (for example vmapped over patterns' contexts).
     """
     if not isinstance(reducer, Reducer):
         raise TypeError(f"reducer must be a jaxplaus.simulate.Reducer, got {type(reducer).__name__}")
-    if not (isinstance(unroll, int) and unroll >= 1):
-        raise ValueError(f"unroll must be a positive int, got {unroll!r}")
+    if unroll is not None and not (isinstance(unroll, int) and unroll >= 1):
+        raise ValueError(f"unroll must be a positive int or None, got {unroll!r}")
     dt = canonical_dtype(dtype)
     with precision(dt):
         model, batch_shape, p, stim, s0, axes = _prepare(model, params, stimulus, state0, dt)
-        values, finite, state = _summary_jit(model, p, stim, s0, axes, reducer, unroll)
+        values, finite, state = _run_summary(model, p, stim, s0, axes, reducer, unroll, context)
         return Summary(_unflatten(values, batch_shape), finite.reshape(batch_shape), _unflatten(state, batch_shape))
 
 

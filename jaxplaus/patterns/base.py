@@ -2,26 +2,81 @@
 
 Reference: E. M. Izhikevich, "Which model to use for cortical spiking neurons?", IEEE Trans.
 Neural Networks 15(5), 2004, Figure 1 (``shared/spec/patterns.md``).
+
+Where a candidate starts: figure1.m starts each panel from a hand-picked state. A searched model
+instead meets each protocol at its own rest: the protocol's first input is held for ``warmup``
+samples (default :data:`DEFAULT_WARMUP`) before the protocol starts, from the model's initial
+state, and those samples are not scored. The reference runs (``reference_trace``, the positive
+controls) use figure1.m's own state with no warm-up; the suite's tests check that every
+reference also passes after the default warm-up.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from jaxplaus.patterns import features as F
+from jaxplaus.patterns.criteria import Criterion
 from jaxplaus.patterns.protocol import GROUPS, Protocol, Reference
+
+DEFAULT_WARMUP = 500  # samples of the protocol's first input held before it starts
+NONFINITE_LOSS = 1e4  # the loss of a candidate whose dynamics blew up (worse than any miss)
+
+# Every pattern starts from rest: a model that keeps firing under the protocol's initial input
+# (after the warm-up's first tenth, a transient from its initial state) has no rest to start from.
+AT_REST = Criterion(
+    name="at_rest", text="{value:g} spikes at rest during the warm-up", value=lambda f: f.rest_spikes,
+    sense="<=", target=0.0,
+)
+# ... and what it does must be caused by the stimulus: in the control run (the same warm-up, then
+# the initial input held for the protocol's length) it stays silent. This rules out slow
+# intrinsic firing whose period is longer than the warm-up.
+UNPROVOKED = Criterion(
+    name="no_spikes_without_stimulus", text="{value:g} spikes in the control run without the stimulus",
+    value=lambda f: f.control_spikes, sense="<=", target=0.0,
+)
+
+
+class Verdict(NamedTuple):
+    """The strict verdict on one candidate.
+
+    Attributes:
+        passed: every criterion holds (and the dynamics stayed finite).
+        loss: the graded loss, 0.0 exactly when ``passed``.
+        features: the feature values the criteria read (Python numbers and lists).
+        failed: the criteria that failed, in words.
+        finite: False when the dynamics blew up (NaN or inf).
+        controlled: whether the control run was checked (always, except for :meth:`Pattern.validate`
+            given no control trace).
+    """
+
+    passed: bool
+    loss: float
+    features: dict
+    failed: tuple[str, ...]
+    finite: bool
+    controlled: bool = True
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Pattern:
-    """One firing pattern: its protocol, its figure1.m reference and (see criteria) its test.
+    """One firing pattern: its protocol, figure1.m reference, windows and criteria.
 
     Attributes:
         name: e.g. ``"tonic_spiking"``; letter: its panel in Figure 1, ``"A"`` to ``"T"``.
         group: the input kind, one of ``GROUPS`` (DC, ramp, pulse, inhibitory).
         description: what defines the pattern, in words.
         protocol: the sampled input; reference: the figure1.m parameters and state.
+        windows: up to 3 time windows ``(a, b)`` in ms, each holding the samples with
+            ``a < t <= b`` (``None``: from the protocol start / to its end).
+        criteria: the :class:`Criterion` list; the pattern is met when all hold.
+        gap_ms: an inter-spike interval longer than this separates bursts.
+        post_start_ms: the post-spike record (after-potential, oscillation) starts here.
     """
 
     name: str
@@ -30,11 +85,21 @@ class Pattern:
     description: str
     protocol: Protocol
     reference: Reference
+    windows: tuple = ()
+    criteria: tuple[Criterion, ...] = ()
+    gap_ms: float = 10.0
+    post_start_ms: float = 0.0
 
     def __post_init__(self):
         if self.group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}, got {self.group!r}")
+        if len(self.windows) > F.N_WINDOWS:
+            raise ValueError(f"at most {F.N_WINDOWS} windows, got {len(self.windows)}")
+        names = [c.name for c in self.criteria]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pattern {self.name}: criterion names must be unique, got {names}")
 
+    # ------------------------------------------------------------------ protocol
     @property
     def n_samples(self) -> int:
         return self.protocol.n_samples
@@ -47,12 +112,157 @@ class Pattern:
         """The protocol's input times a positive ``gain``: ``[T]``, or ``[..., T]`` for an array of gains."""
         return self.protocol.stimulus(gain)
 
+    def run_stimulus(self, warmup: int = DEFAULT_WARMUP, length: int | None = None) -> np.ndarray:
+        """``[warmup + T (+ padding)]`` unit-gain input: the first input held for ``warmup``
+        samples, then the protocol, then (to ``length``) its last input held."""
+        x = self.stimulus()
+        length = warmup + len(x) if length is None else length
+        if warmup < 0 or length < warmup + len(x):
+            raise ValueError(f"warmup must be >= 0 and length >= warmup + {len(x)}, got {warmup}, {length}")
+        return np.concatenate([np.full(warmup, x[0]), x, np.full(length - warmup - len(x), x[-1])])
+
     def reference_trace(self, dtype="float64"):
         """The izhikevich2004 trace of this protocol from the figure1.m parameters and state."""
         from jaxplaus.simulate import simulate
 
         ref = self.reference
         return simulate(ref.model(), ref.params(), self.stimulus(), ref.state0(), dtype=dtype)
+
+    # ------------------------------------------------------------------ features and criteria
+    def _sample(self, t_ms, default: int) -> int:
+        return default if t_ms is None else min(self.protocol.step_of(t_ms), self.n_samples)
+
+    def spec(self, warmup: int = DEFAULT_WARMUP) -> F.FeatureSpec:
+        """This pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` after ``warmup`` samples."""
+        windows = [(warmup + self._sample(a, 0), warmup + self._sample(b, self.n_samples)) for a, b in self.windows]
+        post = warmup + (0 if self.post_start_ms <= 0 else self._sample(self.post_start_ms, 0))
+        tau = float(self.protocol.tau)
+        return F.make_spec(windows, self.gap_ms / tau, post, warmup, self.n_samples, tau)
+
+    @property
+    def all_criteria(self) -> tuple[Criterion, ...]:
+        """The pattern's criteria after the two every pattern shares: quiet at rest, and silent
+        in the control run."""
+        return (AT_REST, UNPROVOKED) + tuple(self.criteria)
+
+    def misses(self, features: F.Features) -> jax.Array:
+        """``[..., n_criteria]``: each criterion's miss (0 where it holds), ``all_criteria`` order."""
+        return jnp.stack([c.miss(features) for c in self.all_criteria], axis=-1)
+
+    def loss(self, features: F.Features, finite) -> jax.Array:
+        """``[...]`` graded loss: the sum of the misses, 0 exactly when every criterion holds;
+        :data:`NONFINITE_LOSS` where the dynamics blew up. Jit-able and vmappable."""
+        total = jnp.sum(self.misses(features), axis=-1)
+        return jnp.where(finite & jnp.isfinite(total), total, NONFINITE_LOSS)
+
+    def control_stimulus(self, warmup: int = DEFAULT_WARMUP) -> np.ndarray:
+        """``[warmup + T]`` unit-gain control input: the protocol's first input, held throughout."""
+        return np.full(warmup + self.n_samples, self.stimulus()[0])
+
+    def features(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32"):
+        """Features of candidates (``params`` and ``gain`` broadcast over a batch), computed
+        inside the scan, with the control run's spike count. Returns ``(Features [...], finite [...])``.
+        Traceable (it can run inside jit and vmap)."""
+        from jaxplaus._precision import precision
+        from jaxplaus.simulate import simulate_summary
+
+        spec = self.spec(warmup)
+        with precision(dtype) as dt:
+            gain = jnp.asarray(gain, dt)[..., None]
+            run = simulate_summary(
+                model, params, gain * jnp.asarray(self.run_stimulus(warmup), dt), F.feature_reducer(), state0,
+                context=spec, dtype=dt, unroll=1,
+            )
+            control = simulate_summary(
+                model, params, gain * jnp.asarray(self.control_stimulus(warmup), dt), F.control_reducer(), state0,
+                context=jnp.int32(warmup), dtype=dt,
+            )
+            f = F.finish(run.values, spec)._replace(control_spikes=control.values)
+            return f, run.finite & control.finite
+
+    def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:
+        """``[...]`` loss of candidates (see :meth:`features` for the arguments)."""
+        f, finite = self.features(model, params, gain, **kwargs)
+        return self.loss(f, finite)
+
+    def features_of_trace(self, v, spikes, warmup: int = 0) -> F.Features:
+        """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the same reducer, run
+        over the recording)."""
+        v = jnp.asarray(v)
+        spikes = jnp.asarray(spikes)
+        spec = self.spec(warmup)
+        batch = v.shape[:-1]
+        v2 = v.reshape((-1, v.shape[-1]))
+        s2 = spikes.reshape((-1, v.shape[-1])).astype(bool)
+
+        def one(vs, ss):
+            def body(c, inp):
+                k, vk, sk = inp
+                from jaxplaus.simulate import Sample
+
+                return F.update(c, Sample(k, vk, vk, sk, None, spec), spec), None
+
+            c, _ = jax.lax.scan(body, F.init(vs.dtype), (jnp.arange(vs.shape[0], dtype=jnp.int32), vs, ss))
+            return F.finish(c, spec)
+
+        f = jax.vmap(one)(v2, s2)
+        return jax.tree.map(lambda a: a.reshape(batch + a.shape[1:]), f)
+
+    def verdict(self, features: F.Features, finite=True) -> Verdict:
+        """The strict verdict on ONE candidate's features."""
+        finite = bool(finite) and all(bool(jnp.all(jnp.isfinite(jnp.asarray(a, float)))) for a in features)
+        misses = np.asarray(self.misses(features)) if finite else np.ones(len(self.all_criteria))
+        failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
+        if not finite:
+            failed = ("the dynamics blew up (NaN or inf)",) + failed
+        loss = float(self.loss(features, jnp.asarray(finite)))
+        values = {k: np.asarray(a).tolist() for k, a in features._asdict().items()}
+        return Verdict(passed=finite and not failed, loss=loss, features=values, failed=failed, finite=finite)
+
+    def validate(self, trace, control=None, warmup: int | None = None) -> Verdict:
+        """The strict verdict on ONE recorded :class:`~jaxplaus.Trace` of this protocol.
+
+        ``control`` is the matching control trace (the initial input held; see :meth:`run`);
+        without it the control criterion cannot be checked and is taken as met, and the verdict
+        says so (``controlled=False``). ``warmup`` is the number of leading samples to skip
+        (default: whatever the trace has beyond the protocol's ``T`` samples).
+        """
+        v = jnp.asarray(trace.v)
+        if v.ndim != 1:
+            raise ValueError(f"validate takes one candidate's trace [T], got v of shape {v.shape}")
+        if warmup is None:
+            warmup = v.shape[-1] - self.n_samples
+        if warmup < 0 or v.shape[-1] < warmup + self.n_samples:
+            raise ValueError(
+                f"pattern {self.name} needs {self.n_samples} samples after {warmup} warm-up samples, "
+                f"got a trace of {v.shape[-1]}"
+            )
+        f = self.features_of_trace(v, trace.spikes, warmup)
+        finite = bool(trace.finite)
+        if control is not None:
+            spikes = np.asarray(control.spikes)[warmup : warmup + self.n_samples]
+            f = f._replace(control_spikes=jnp.asarray(float(spikes.sum()), f.rest_spikes.dtype))
+            finite = finite and bool(control.finite)
+        return self.verdict(f, finite)._replace(controlled=control is not None)
+
+    def run(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32"):
+        """Full traces of candidates on this protocol (after ``warmup``) and on its control.
+
+        Returns ``(trace, control)``, each a :class:`~jaxplaus.Trace` of ``warmup + T`` samples.
+        """
+        from jaxplaus._precision import precision
+        from jaxplaus.simulate import simulate
+
+        with precision(dtype) as dt:
+            gain = jnp.asarray(gain, dt)[..., None]
+            trace = simulate(model, params, gain * jnp.asarray(self.run_stimulus(warmup), dt), state0, dtype=dt)
+            control = simulate(model, params, gain * jnp.asarray(self.control_stimulus(warmup), dt), state0, dtype=dt)
+        return trace, control
+
+    def check(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float64") -> Verdict:
+        """Simulate ONE candidate (float64 by default) with its control and return the verdict."""
+        trace, control = self.run(model, params, gain, state0=state0, warmup=warmup, dtype=dtype)
+        return self.validate(trace, control, warmup)
 
     def __repr__(self) -> str:
         return f"Pattern({self.letter}: {self.name!r}, group={self.group!r})"

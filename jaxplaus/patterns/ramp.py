@@ -3,12 +3,19 @@
 Reference: Izhikevich (2004), Figure 1 panels G, H and R, and figure1.m
 (``shared/spec/patterns.md``). Panel G uses ``4.1 V + 108`` in place of ``5 V + 140``; panel R
 uses ``u' = a b (V + 65)``.
+
+Class 1 and class 2 are told apart by the rate at which firing starts on the ramp: the first
+inter-spike interval is long (at least 25 ms, below 40 Hz) in class 1 and short (at most 25 ms,
+40 Hz or more) in class 2 (the references: 40.5 ms and 20.75 ms); in both the rate then grows.
 """
 
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
+from jaxplaus.patterns.criteria import quiet, ratio_measure, safe_ratio, spike_count, time_measure
 from jaxplaus.patterns.protocol import Protocol, Reference
+
+PRE, ON = 0, 1
 
 
 def _class1(t):
@@ -29,21 +36,53 @@ def _accommodation(t):
     return 0.0
 
 
+def first_interval(sense, ms):
+    return time_measure(
+        "first interval {value:g} ms", "first_interval", lambda f: f.isi_first[..., ON], sense, ms, scale_ms=5.0
+    )
+
+
+def rate_grows(factor):
+    return ratio_measure(
+        "the first interval is {value:.2f} times the last", "rate_grows",
+        lambda f: safe_ratio(f.isi_first[..., ON], f.isi_last[..., ON]), ">=", factor,
+    )
+
+
 PATTERNS = (
     Pattern(
         "class1_excitability", "G", "ramp",
         "on a slow ramp, firing starts at a low rate (long first interval) and the rate grows with the input",
         Protocol(300, 0.25, _class1), Reference(0.02, -0.1, -55, 6, v0=-60, tau=0.25, mn=4.1, bias=108),
+        windows=((None, 30), (30, None)),
+        criteria=(
+            quiet(PRE, "before the ramp"),
+            spike_count(ON, "on the ramp", ">=", 4),
+            first_interval(">=", 25.0),
+            rate_grows(2.0),
+        ),
     ),
     Pattern(
         "class2_excitability", "H", "ramp",
         "on a ramp, firing starts abruptly at a relatively high rate, not from near zero",
         Protocol(300, 0.25, _class2), Reference(0.2, 0.26, -65, 0, v0=-64, tau=0.25),
+        windows=((None, 30), (30, None)),
+        criteria=(
+            quiet(PRE, "before the ramp"),
+            spike_count(ON, "on the ramp", ">=", 4),
+            first_interval("<=", 25.0),
+            rate_grows(1.1),
+        ),
     ),
     Pattern(
         "accommodation", "R", "ramp",
         "a slow ramp, although it reaches a larger amplitude, evokes no spike; a fast, smaller ramp does",
         Protocol(400, 0.5, _accommodation),
         Reference(0.02, 1, -55, 4, v0=-65, u0=-16, tau=0.5, accommodation=True),
+        windows=((None, 300), (300, None)),
+        criteria=(
+            quiet(0, "during the slow ramp and the pause"),
+            spike_count(1, "on the fast ramp", ">=", 1),
+        ),
     ),
 )

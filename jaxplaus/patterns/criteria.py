@@ -1,0 +1,136 @@
+"""Criteria: named, documented comparisons on :class:`~jaxplaus.patterns.features.Features`.
+
+A pattern is met when every one of its criteria holds. The same criteria give both the graded
+loss an optimizer minimises and the strict verdict, so the two can never disagree:
+
+- ``miss(features) >= 0`` is exactly 0 when the criterion holds, and grows with how far it is
+  missed (in units of ``scale``: one spike for counts, ``scale`` ms for times);
+- for spike-count criteria, an optional ``approach`` in ``[0, 1)`` (for example a voltage that
+  approaches firing) scales the miss down by up to half, so partial progress scores better than
+  none without ever reaching 0;
+- the loss is the sum of the misses; the verdict lists every criterion whose miss is not 0, in
+  words (``"3 spikes after release, expected 1"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax.numpy as jnp
+
+from jaxplaus.patterns.features import Features
+
+Measure = Callable[[Features], "jnp.ndarray"]
+SENSES = (">=", "<=", "==")
+
+
+@dataclasses.dataclass(frozen=True)
+class Criterion:
+    """One requirement of a pattern.
+
+    Attributes:
+        name: a short identifier, unique within the pattern.
+        text: the measured value in words, formatted with ``value`` and ``target``, e.g.
+            ``"{value:g} spikes after release"``; the verdict appends ``", expected <sense> <target>"``.
+        value: ``Features -> array``, the measured quantity.
+        sense: ``">="``, ``"<="`` or ``"=="``.
+        target: the threshold, a number or ``Features -> array`` (for relative criteria).
+        scale: the size of a miss that costs 1 in the loss.
+        approach: optional ``Features -> [0, 1)``, graded credit while the criterion is missed.
+    """
+
+    name: str
+    text: str
+    value: Measure
+    sense: str
+    target: float | Measure
+    scale: float = 1.0
+    approach: Measure | None = None
+
+    def __post_init__(self):
+        if self.sense not in SENSES:
+            raise ValueError(f"sense must be one of {SENSES}, got {self.sense!r}")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be positive, got {self.scale}")
+
+    def target_of(self, f: Features):
+        return self.target(f) if callable(self.target) else self.target
+
+    def miss(self, f: Features):
+        """``>= 0``, exactly 0 when the criterion holds; NaN-free for finite features."""
+        value = jnp.asarray(self.value(f), jnp.result_type(f.v_rest))
+        target = self.target_of(f)
+        if self.sense == ">=":
+            m = jnp.maximum(target - value, 0)
+        elif self.sense == "<=":
+            m = jnp.maximum(value - target, 0)
+        else:
+            m = jnp.abs(value - target)
+        m = m / self.scale
+        if self.approach is not None:
+            m = m * (1 - 0.5 * jnp.clip(self.approach(f), 0.0, 0.999))
+        return m
+
+    def describe(self, f: Features) -> str:
+        """The criterion in words for one candidate (``f`` holds scalars)."""
+        value = float(jnp.asarray(self.value(f)))
+        target = float(jnp.asarray(self.target_of(f)))
+        expected = {">=": "at least", "<=": "at most", "==": "exactly"}[self.sense]
+        return f"{self.text.format(value=value, target=target)}, expected {expected} {target:g}"
+
+
+def rising(d):
+    """A monotone squash of a voltage excursion ``d`` (model units) into ``[0, 1)``.
+
+    Used only as an ``approach`` tie-breaker between candidates that miss a spike count: any
+    monotone map ranks them the same, whatever the model's units.
+    """
+    d = jnp.maximum(d, 0)
+    return d / (1 + d)
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+def spike_count(window: int, where: str, sense: str, n: int) -> Criterion:
+    """The number of spikes in a window compared with ``n``.
+
+    A "too few spikes" miss gets graded credit for the window's voltage peak above rest.
+    """
+    approach = None
+    if sense in (">=", "=="):
+        approach = lambda f: jnp.where(f.count[..., window] < n, rising(f.v_max[..., window] - f.v_rest), 0.0)  # noqa: E731
+    return Criterion(
+        name=f"spikes_{where.replace(' ', '_')}",
+        text="{value:g} spikes " + where,
+        value=lambda f: f.count[..., window],
+        sense=sense,
+        target=float(n),
+        approach=approach,
+    )
+
+
+def quiet(window: int, where: str) -> Criterion:
+    """No spike in a window."""
+    return spike_count(window, where, "<=", 0)
+
+
+def time_measure(text: str, name: str, value: Measure, sense: str, target: float | Measure, scale_ms: float) -> Criterion:
+    """A time (ms) compared with a target; a miss of ``scale_ms`` costs 1."""
+    return Criterion(name=name, text=text, value=value, sense=sense, target=target, scale=scale_ms)
+
+
+def count_measure(text: str, name: str, value: Measure, sense: str, target: float) -> Criterion:
+    """An integer feature (bursts, spikes per burst, turning points) compared with a target."""
+    return Criterion(name=name, text=text, value=value, sense=sense, target=target)
+
+
+def ratio_measure(text: str, name: str, value: Measure, sense: str, target: float, scale: float = 0.1) -> Criterion:
+    """A dimensionless ratio compared with a target; a miss of ``scale`` costs 1."""
+    return Criterion(name=name, text=text, value=value, sense=sense, target=target, scale=scale)
+
+
+def safe_ratio(a, b):
+    """``a / b`` with ``b`` kept away from 0 (for ratios of intervals or voltage swings)."""
+    return a / jnp.maximum(b, 1e-9)

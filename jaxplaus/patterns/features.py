@@ -1,0 +1,324 @@
+"""Spike-train and voltage features, computed inside the simulation scan.
+
+Every criterion of the suite reads a :class:`Features` record, and every record is built by ONE
+reducer (:func:`feature_reducer`) carried through the engine's scan, so a population's loss
+never needs its ``[batch, T]`` traces. What differs between patterns is data, a
+:class:`FeatureSpec` (the windows, the burst gap, where the post-spike analysis starts), so the
+same compiled kernel serves all 20 patterns, vmapped over them.
+
+Times are sample indices inside the scan; :func:`finish` converts them to ms on the pattern's
+reference grid (``(k - warmup) * tau``), which is how criteria state their thresholds (time is
+never rescaled: one sample is one step for every model). Voltages stay in the model's own units;
+criteria only compare voltages with each other, relative to the model's own voltage span.
+
+Per window ``w`` (``start_w <= k < end_w``) the reducer keeps:
+
+- ``count``, ``first``, ``last``: the number of spikes, first and last spike times;
+- ``isi_first``, ``isi_prev``, ``isi_last``, ``isi_max``: inter-spike intervals between spikes
+  of the window (the first, the one before the last, the last, the longest);
+- bursts: a spike more than ``gap`` after the previous one of the window starts a new burst.
+  ``n_bursts``, ``first_burst`` (spikes in the first burst), ``rest_burst_min`` and
+  ``rest_burst_max`` (smallest and largest of the later bursts);
+- ``v_max``, ``v_start``: the voltage maximum in the window and its first sample.
+
+Globally: ``rest_spikes`` (spikes in the warm-up after its first tenth: a model at rest has
+none), ``control_spikes`` (spikes of the control run, in which the protocol's initial input is
+simply held on: a response must be caused by the stimulus, not by slow intrinsic firing), ``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no
+warm-up), ``v_hi``/``v_lo`` (the voltage span of the protocol), ``v_end`` (the last sample), and
+the post-spike record, restarted at every spike at or after ``post_start`` (and started at
+``post_start`` itself): ``post_v0`` (the first voltage after the spike), ``post_v_max``, and the
+voltage's turning points (``n_turns``; ``first_swing``/``last_swing``, the first and last
+excursions between turning points; turns smaller than ``TURN_FLOOR`` of the first swing are
+rounding noise at rest and are not counted).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplaus.simulate import Reducer
+
+N_WINDOWS = 3
+REST_CHECK_FROM = 10  # spikes in the warm-up count from warmup / 10 on (the start is a transient)
+TURN_FLOOR = 0.01  # a turning point counts if its swing exceeds this share of the first swing
+_BIG = 1e9
+
+
+class FeatureSpec(NamedTuple):
+    """A pattern's feature set-up, as arrays (so patterns can be vmapped).
+
+    Attributes:
+        start, end: ``[N_WINDOWS]`` int32 sample indices of each window, ``start <= k < end``
+            (in the scan, warm-up included); an unused window has ``start == end``.
+        gap: float, burst gap in samples (a longer inter-spike interval starts a new burst).
+        post_start: int32, sample from which the post-spike record runs.
+        warmup: int32, number of warm-up samples before the protocol (not scored).
+        n_samples: int32, the protocol's number of samples (the scan may be padded past it).
+        tau: float, ms per sample on the pattern's reference grid.
+    """
+
+    start: jax.Array
+    end: jax.Array
+    gap: jax.Array
+    post_start: jax.Array
+    warmup: jax.Array
+    n_samples: jax.Array
+    tau: jax.Array
+
+
+class Window(NamedTuple):
+    """The running record of one window (scalars; counts are stored as floats)."""
+
+    count: jax.Array
+    first: jax.Array
+    last: jax.Array
+    isi_first: jax.Array
+    isi_prev: jax.Array
+    isi_last: jax.Array
+    isi_max: jax.Array
+    n_bursts: jax.Array
+    current_burst: jax.Array
+    first_burst: jax.Array
+    rest_burst_min: jax.Array
+    rest_burst_max: jax.Array
+    v_max: jax.Array
+    v_start: jax.Array
+
+
+class Post(NamedTuple):
+    """The running post-spike record (scalars)."""
+
+    started: jax.Array
+    v0: jax.Array
+    v_max: jax.Array
+    direction: jax.Array  # 2: waiting for the first sample after a restart; 0: undecided; +1/-1
+    extreme: jax.Array  # running extreme in the current direction
+    last_turn: jax.Array
+    n_turns: jax.Array
+    first_swing: jax.Array
+    last_swing: jax.Array
+
+
+class Record(NamedTuple):
+    windows: Window  # each field [N_WINDOWS]
+    post: Post
+    rest_spikes: jax.Array
+    v_rest: jax.Array
+    v_hi: jax.Array
+    v_lo: jax.Array
+    v_end: jax.Array
+
+
+class Features(NamedTuple):
+    """What criteria read. Window fields are ``[..., N_WINDOWS]``; times in ms from protocol start.
+
+    Spike-time fields of a window without (enough) spikes hold NaN-free sentinels: ``first`` is
+    the window's end, ``last`` its start, intervals 0. Counts are floats holding integers.
+    """
+
+    count: jax.Array
+    first: jax.Array
+    last: jax.Array
+    isi_first: jax.Array
+    isi_prev: jax.Array
+    isi_last: jax.Array
+    isi_max: jax.Array
+    n_bursts: jax.Array
+    first_burst: jax.Array
+    rest_burst_min: jax.Array
+    rest_burst_max: jax.Array
+    v_max: jax.Array
+    v_start: jax.Array
+    window_start: jax.Array  # ms
+    window_end: jax.Array  # ms
+    rest_spikes: jax.Array  # spikes in the warm-up after its first 1/REST_CHECK_FROM
+    control_spikes: jax.Array  # spikes of the control run (no stimulus); filled in by the caller
+    v_rest: jax.Array
+    v_span: jax.Array  # v_hi - v_lo over the protocol, > 0
+    v_end: jax.Array
+    post_v0: jax.Array
+    post_v_max: jax.Array
+    n_turns: jax.Array
+    first_swing: jax.Array
+    last_swing: jax.Array
+
+
+def init(dtype) -> Record:
+    """The initial carry of one candidate."""
+    z = jnp.zeros((), dtype)
+    window = Window(
+        count=z, first=z, last=z, isi_first=z, isi_prev=z, isi_last=z, isi_max=z,
+        n_bursts=z, current_burst=z, first_burst=z, rest_burst_min=z + _BIG, rest_burst_max=z,
+        v_max=z - _BIG, v_start=z,
+    )
+    post = Post(
+        started=z, v0=z, v_max=z - _BIG, direction=z, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
+    )
+    windows = jax.tree.map(lambda a: jnp.full((N_WINDOWS,), a), window)
+    return Record(windows, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
+
+
+def _update_window(w: Window, k, v, spike, start, end, gap) -> Window:
+    kf = k.astype(w.first.dtype)
+    inside = (k >= start) & (k < end)
+    fired = inside & spike
+    has_prev = w.count > 0
+    isi = jnp.where(has_prev, kf - w.last, 0)
+    new_burst = fired & (~has_prev | (isi > gap))
+    continues = fired & has_prev & (isi <= gap)
+    # closing the current burst when a new one starts (only if there was one)
+    closing = new_burst & (w.n_bursts > 0)
+    closing_first = closing & (w.n_bursts == 1)
+    closing_rest = closing & (w.n_bursts > 1)
+    with_isi = fired & has_prev
+    return Window(
+        count=w.count + fired,
+        first=jnp.where(fired & ~has_prev, kf, w.first),
+        last=jnp.where(fired, kf, w.last),
+        isi_first=jnp.where(with_isi & (w.count == 1), isi, w.isi_first),
+        isi_prev=jnp.where(with_isi, w.isi_last, w.isi_prev),
+        isi_last=jnp.where(with_isi, isi, w.isi_last),
+        isi_max=jnp.where(with_isi, jnp.maximum(w.isi_max, isi), w.isi_max),
+        n_bursts=w.n_bursts + new_burst,
+        current_burst=jnp.where(new_burst, 1, w.current_burst + continues),
+        first_burst=jnp.where(closing_first, w.current_burst, w.first_burst),
+        rest_burst_min=jnp.where(closing_rest, jnp.minimum(w.rest_burst_min, w.current_burst), w.rest_burst_min),
+        rest_burst_max=jnp.where(closing_rest, jnp.maximum(w.rest_burst_max, w.current_burst), w.rest_burst_max),
+        v_max=jnp.where(inside, jnp.maximum(w.v_max, v), w.v_max),
+        v_start=jnp.where(k == start, v, w.v_start),
+    )
+
+
+def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
+    """Turning points and after-potential since the last spike (or since ``post_start``).
+
+    A turning point is confirmed with hysteresis: once the voltage has come back from its
+    running extreme by more than ``TURN_FLOOR`` of the first swing (any amount for the first
+    turn), so rounding noise around a resting potential never counts as an oscillation.
+    """
+    active = (k >= spec.post_start) & (k < spec.warmup + spec.n_samples)
+    restart = active & (spike | (k == spec.post_start))
+    running = active & (p.started > 0) & ~restart
+    first = running & (p.direction == 2)
+    tracking = running & (p.direction != 2)
+    h = jnp.where(p.n_turns > 0, TURN_FLOOR * p.first_swing, 0)
+    undecided = tracking & (p.direction == 0)
+    leaving = jnp.sign(v - p.last_turn)
+    up, down = tracking & (p.direction == 1), tracking & (p.direction == -1)
+    further = (up & (v > p.extreme)) | (down & (v < p.extreme))
+    turn = ((up & (p.extreme - v > h)) | (down & (v - p.extreme > h))) & ~further
+    swing = jnp.abs(p.extreme - p.last_turn)
+    return Post(
+        started=jnp.where(restart, 1, p.started),
+        v0=jnp.where(first, v, p.v0),
+        v_max=jnp.where(restart, -_BIG, jnp.where(running, jnp.maximum(p.v_max, v), p.v_max)),
+        direction=jnp.where(
+            restart, 2, jnp.where(first, 0, jnp.where(undecided, leaving, jnp.where(turn, -p.direction, p.direction)))
+        ),
+        extreme=jnp.where(first | further | turn | (undecided & (leaving != 0)), v, p.extreme),
+        last_turn=jnp.where(first, v, jnp.where(turn, p.extreme, p.last_turn)),
+        n_turns=jnp.where(restart, 0, p.n_turns + turn),
+        first_swing=jnp.where(restart, 0, jnp.where(turn & (p.n_turns == 0), swing, p.first_swing)),
+        last_swing=jnp.where(restart, 0, jnp.where(turn, swing, p.last_swing)),
+    )
+
+
+def update(r: Record, sample, spec: FeatureSpec) -> Record:
+    """Fold one sample into one candidate's carry."""
+    k, v, spike = sample.k, sample.v, sample.spike
+    in_protocol = (k >= spec.warmup) & (k < spec.warmup + spec.n_samples)
+    rest_k = jnp.maximum(spec.warmup - 1, 0)
+    return Record(
+        windows=_update_window(r.windows, k, v, spike, jnp.asarray(spec.start), jnp.asarray(spec.end), spec.gap),
+        post=_update_post(r.post, k, v, spike, spec),
+        rest_spikes=r.rest_spikes + (spike & (k >= spec.warmup // REST_CHECK_FROM) & (k < spec.warmup)),
+        v_rest=jnp.where(k == rest_k, v, r.v_rest),
+        v_hi=jnp.where(in_protocol, jnp.maximum(r.v_hi, v), r.v_hi),
+        v_lo=jnp.where(in_protocol, jnp.minimum(r.v_lo, v), r.v_lo),
+        v_end=jnp.where(k == spec.warmup + spec.n_samples - 1, v, r.v_end),
+    )
+
+
+def finish(r: Record, spec: FeatureSpec) -> Features:
+    """Close the last bursts and convert sample indices to ms from protocol start.
+
+    Works on a carry with any leading batch shape (window fields ``[..., N_WINDOWS]``).
+    """
+    w = r.windows
+    dtype = w.first.dtype
+    tau = jnp.asarray(spec.tau).astype(dtype)
+    first_burst = jnp.where(w.n_bursts == 1, w.current_burst, w.first_burst)
+    rest_min = jnp.where(w.n_bursts > 1, jnp.minimum(w.rest_burst_min, w.current_burst), 0)
+    rest_max = jnp.where(w.n_bursts > 1, jnp.maximum(w.rest_burst_max, w.current_burst), 0)
+    origin = jnp.asarray(spec.warmup).astype(dtype)
+    start_ms = (jnp.asarray(spec.start).astype(dtype) - origin) * tau
+    end_ms = (jnp.asarray(spec.end).astype(dtype) - origin) * tau
+    has = w.count > 0
+    return Features(
+        count=w.count,
+        first=jnp.where(has, (w.first - origin) * tau, end_ms),
+        last=jnp.where(has, (w.last - origin) * tau, start_ms),
+        isi_first=w.isi_first * tau,
+        isi_prev=w.isi_prev * tau,
+        isi_last=w.isi_last * tau,
+        isi_max=w.isi_max * tau,
+        n_bursts=w.n_bursts,
+        first_burst=first_burst,
+        rest_burst_min=rest_min,
+        rest_burst_max=rest_max,
+        v_max=w.v_max,
+        v_start=w.v_start,
+        window_start=jnp.broadcast_to(start_ms, w.count.shape),
+        window_end=jnp.broadcast_to(end_ms, w.count.shape),
+        rest_spikes=r.rest_spikes,
+        control_spikes=jnp.zeros_like(r.rest_spikes),
+        v_rest=r.v_rest,
+        v_span=jnp.maximum(r.v_hi - r.v_lo, jnp.finfo(dtype).tiny),
+        v_end=r.v_end,
+        post_v0=r.post.v0,
+        post_v_max=r.post.v_max,
+        n_turns=r.post.n_turns,
+        first_swing=r.post.first_swing,
+        last_swing=r.post.last_swing,
+    )
+
+
+def feature_reducer() -> Reducer:
+    """The reducer whose carry :func:`finish` turns into :class:`Features`.
+
+    The pattern's :class:`FeatureSpec` reaches ``update`` as the scan's context
+    (``simulate_summary(..., context=spec)``), so one compiled kernel serves every pattern.
+    """
+    return _REDUCER
+
+
+_REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context))
+
+
+def control_reducer() -> Reducer:
+    """Counts spikes from sample ``context`` (the warm-up length) on: the control run's only feature."""
+    return _CONTROL
+
+
+_CONTROL = Reducer(
+    init=lambda dtype: jnp.zeros((), dtype),
+    update=lambda c, s: c + (s.spike & (s.k >= s.context)).astype(c.dtype),
+)
+
+
+def make_spec(windows_samples, gap, post_start, warmup, n_samples, tau) -> FeatureSpec:
+    """A FeatureSpec from Python numbers (windows as up to N_WINDOWS ``(start, end)`` pairs)."""
+    start = np.zeros(N_WINDOWS, np.int32)
+    end = np.zeros(N_WINDOWS, np.int32)
+    if len(windows_samples) > N_WINDOWS:
+        raise ValueError(f"at most {N_WINDOWS} windows, got {len(windows_samples)}")
+    for i, (a, b) in enumerate(windows_samples):
+        start[i], end[i] = a, b
+    return FeatureSpec(
+        start=start, end=end, gap=np.float64(gap), post_start=np.int32(post_start),
+        warmup=np.int32(warmup), n_samples=np.int32(n_samples), tau=np.float64(tau),
+    )
