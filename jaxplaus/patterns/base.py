@@ -175,7 +175,7 @@ class Pattern:
             )
             control = simulate_summary(
                 model, params, gain * jnp.asarray(self.control_stimulus(warmup), dt), F.control_reducer(), state0,
-                context=jnp.int32(warmup), dtype=dt,
+                context=(jnp.int32(warmup), jnp.int32(warmup + self.n_samples)), dtype=dt,
             )
             f = F.finish(run.values, spec)._replace(control_spikes=control.values)
             return f, run.finite & control.finite
@@ -188,8 +188,13 @@ class Pattern:
     def features_of_trace(self, v, spikes, warmup: int = 0) -> F.Features:
         """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the same reducer, run
         over the recording)."""
-        v = jnp.asarray(v)
-        spikes = jnp.asarray(spikes)
+        from jaxplaus._precision import precision
+
+        dtype = "float64" if np.asarray(v).dtype == np.float64 else "float32"
+        with precision(dtype):
+            return self._features_of_trace(jnp.asarray(v, dtype), jnp.asarray(spikes), warmup)
+
+    def _features_of_trace(self, v, spikes, warmup):
         spec = self.spec(warmup)
         batch = v.shape[:-1]
         v2 = v.reshape((-1, v.shape[-1]))
@@ -210,7 +215,7 @@ class Pattern:
 
     def verdict(self, features: F.Features, finite=True) -> Verdict:
         """The strict verdict on ONE candidate's features."""
-        finite = bool(finite) and all(bool(jnp.all(jnp.isfinite(jnp.asarray(a, float)))) for a in features)
+        finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in features)
         misses = np.asarray(self.misses(features)) if finite else np.ones(len(self.all_criteria))
         failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
         if not finite:
@@ -227,7 +232,7 @@ class Pattern:
         says so (``controlled=False``). ``warmup`` is the number of leading samples to skip
         (default: whatever the trace has beyond the protocol's ``T`` samples).
         """
-        v = jnp.asarray(trace.v)
+        v = np.asarray(trace.v)
         if v.ndim != 1:
             raise ValueError(f"validate takes one candidate's trace [T], got v of shape {v.shape}")
         if warmup is None:
@@ -237,13 +242,16 @@ class Pattern:
                 f"pattern {self.name} needs {self.n_samples} samples after {warmup} warm-up samples, "
                 f"got a trace of {v.shape[-1]}"
             )
-        f = self.features_of_trace(v, trace.spikes, warmup)
-        finite = bool(trace.finite)
-        if control is not None:
-            spikes = np.asarray(control.spikes)[warmup : warmup + self.n_samples]
-            f = f._replace(control_spikes=jnp.asarray(float(spikes.sum()), f.rest_spikes.dtype))
-            finite = finite and bool(control.finite)
-        return self.verdict(f, finite)._replace(controlled=control is not None)
+        from jaxplaus._precision import precision
+
+        with precision("float64" if v.dtype == np.float64 else "float32"):
+            f = self.features_of_trace(v, trace.spikes, warmup)
+            finite = bool(trace.finite)
+            if control is not None:
+                spikes = np.asarray(control.spikes)[warmup : warmup + self.n_samples]
+                f = f._replace(control_spikes=jnp.asarray(float(spikes.sum()), f.rest_spikes.dtype))
+                finite = finite and bool(control.finite)
+            return self.verdict(f, finite)._replace(controlled=control is not None)
 
     def run(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32"):
         """Full traces of candidates on this protocol (after ``warmup``) and on its control.

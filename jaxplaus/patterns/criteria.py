@@ -59,7 +59,7 @@ class Criterion:
 
     def miss(self, f: Features):
         """``>= 0``, exactly 0 when the criterion holds; NaN-free for finite features."""
-        value = jnp.asarray(self.value(f), jnp.result_type(f.v_rest))
+        value = jnp.asarray(self.value(f))
         target = self.target_of(f)
         if self.sense == ">=":
             m = jnp.maximum(target - value, 0)

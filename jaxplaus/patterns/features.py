@@ -43,7 +43,7 @@ import numpy as np
 from jaxplaus.simulate import Reducer
 
 N_WINDOWS = 3
-REST_CHECK_FROM = 10  # spikes in the warm-up count from warmup / 10 on (the start is a transient)
+REST_CHECK_FROM = 2  # spikes in the warm-up count from warmup / 2 on (the start is a transient)
 TURN_FLOOR = 0.01  # a turning point counts if its swing exceeds this share of the first swing
 _BIG = 1e9
 
@@ -300,13 +300,14 @@ _REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context))
 
 
 def control_reducer() -> Reducer:
-    """Counts spikes from sample ``context`` (the warm-up length) on: the control run's only feature."""
+    """Counts spikes with ``start <= k < end`` for ``context = (start, end)``: the control run's
+    only feature (``start`` the warm-up length, ``end`` the protocol's end)."""
     return _CONTROL
 
 
 _CONTROL = Reducer(
     init=lambda dtype: jnp.zeros((), dtype),
-    update=lambda c, s: c + (s.spike & (s.k >= s.context)).astype(c.dtype),
+    update=lambda c, s: c + (s.spike & (s.k >= s.context[0]) & (s.k < s.context[1])).astype(c.dtype),
 )
 
 

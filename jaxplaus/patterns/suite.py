@@ -1,0 +1,66 @@
+"""Several patterns as one vmappable objective: the bridge from the pattern suite to search.
+
+Patterns differ only in data (stimulus, windows, control length) and in their criteria, so a
+set of patterns becomes one function ``loss(params, task)`` that a search can vmap over tasks:
+stimuli are padded to a common length (the padding is never scored), feature specs are stacked,
+and the pattern's criteria are chosen with ``lax.switch`` (under vmap every branch runs, but
+branches only read the features, which cost nothing next to the simulation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplaus.patterns import features as F
+from jaxplaus.patterns.base import DEFAULT_WARMUP, Pattern
+
+GAIN = "gain"  # the name under which the input gain travels with the model's parameters
+
+
+def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
+    """``(stimuli [P, L], controls [P, L], specs [P, ...], control_ranges [P, 2])`` at unit gain."""
+    length = warmup + max(p.n_samples for p in patterns)
+    stimuli = np.stack([p.run_stimulus(warmup, length) for p in patterns])
+    controls = np.stack([np.full(length, p.stimulus()[0]) for p in patterns])
+    specs = jax.tree.map(lambda *a: np.stack(a), *[p.spec(warmup) for p in patterns])
+    ranges = np.array([[warmup, warmup + p.n_samples] for p in patterns], np.int32)
+    return stimuli, controls, specs, ranges
+
+
+def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP) -> Callable:
+    """``loss(params, task) -> [...]``: the graded loss of candidates on pattern ``patterns[task]``.
+
+    ``params`` holds every model parameter plus ``"gain"`` (arrays broadcasting over a batch);
+    ``task`` is an int32 scalar (traced or not). Equal to ``patterns[task].evaluate(...)``.
+    Pure and traceable: a search vmaps it over tasks and jit-compiles it once for all patterns.
+    """
+    from jaxplaus.simulate import simulate_summary
+
+    stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
+    branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
+
+    def loss(params, task):
+        params = dict(params)
+        gain = jnp.asarray(params.pop(GAIN))
+        dtype = jnp.result_type(gain.dtype, jnp.float32)
+        spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
+        x = jnp.asarray(stimuli, dtype)[task]
+        xc = jnp.asarray(controls, dtype)[task]
+        run = simulate_summary(
+            model, params, gain[..., None] * x, F.feature_reducer(), context=spec, dtype=dtype, unroll=1
+        )
+        ctl = simulate_summary(
+            model, params, gain[..., None] * xc, F.control_reducer(), context=tuple(jnp.asarray(ranges)[task]),
+            dtype=dtype,
+        )
+        f = F.finish(run.values, spec)._replace(control_spikes=ctl.values)
+        ok = run.finite & ctl.finite
+        if len(branches) == 1:
+            return branches[0](f, ok)
+        return jax.lax.switch(task, branches, f, ok)
+
+    return loss
