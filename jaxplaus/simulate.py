@@ -124,7 +124,13 @@ def _as_params(model: Model, params: Mapping[str, Any] | None, dtype) -> dict[st
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a mapping of parameter name to value, got {type(params).__name__}")
     model.check_params(params)
-    return {name: jnp.asarray(params[name], dtype=dtype) for name in model.parameters}
+    return {name: _as_array(params[name], dtype) for name in model.parameters}
+
+
+def _as_array(x, dtype) -> jax.Array:
+    if isinstance(x, jax.Array) and x.dtype == dtype:  # no op to dispatch
+        return x
+    return jnp.asarray(x, dtype=dtype)
 
 
 def _split_shared(x: jax.Array, batch_shape: tuple[int, ...], trailing: int) -> tuple[jax.Array, bool]:
@@ -132,29 +138,49 @@ def _split_shared(x: jax.Array, batch_shape: tuple[int, ...], trailing: int) -> 
     lead = x.shape[: x.ndim - trailing]
     tail = x.shape[x.ndim - trailing :]
     if math.prod(lead) == 1:
-        return x.reshape(tail), False
+        return (x if x.shape == tail else x.reshape(tail)), False
+    if len(lead) == 1 and lead == batch_shape:  # already flat: no op to dispatch
+        return x, True
     x = jnp.broadcast_to(x, batch_shape + tail)
     return x.reshape((-1,) + tail), True
+
+
+# The checks below trace the model's functions on scalars. They depend only on the model, the
+# parameter names, the state's structure and the dtype, so their results are cached: a call with
+# a small population then costs little more than the kernel (errors are raised on every call).
+
+
+@functools.lru_cache(maxsize=256)
+def _initial_structure(model: Model, names: tuple[str, ...], dtype, x64: bool):
+    scalar = jax.ShapeDtypeStruct((), dtype)
+    return jax.tree.structure(jax.eval_shape(model.initial_state, {k: scalar for k in names}))
+
+
+@functools.lru_cache(maxsize=256)
+def _check_step_cached(model: Model, names: tuple[str, ...], treedef, dtype, x64: bool) -> None:
+    _check_step(model, dict.fromkeys(names), jax.tree.unflatten(treedef, [0] * treedef.num_leaves), dtype)
 
 
 def _prepare(model, params, stimulus, state0, dtype):
     """Validate inputs and flatten them to the kernel's layout. Returns the kernel args."""
     model = _models.get(model)
     p = _as_params(model, params, dtype)
-    stimulus = jnp.asarray(stimulus, dtype=dtype)
+    stimulus = _as_array(stimulus, dtype)
     if stimulus.ndim < 1:
         raise ValueError(
             f"stimulus must have shape [..., T] (time last, at least one sample), got a scalar of shape {stimulus.shape}"
         )
     if stimulus.shape[-1] < 1:
         raise ValueError(f"stimulus has no samples: shape {stimulus.shape}")
+    names, dtype, x64 = tuple(p), np.dtype(dtype), bool(jax.config.jax_enable_x64)
     if state0 is None:
         # structure only: the kernel builds each candidate's initial state from its parameters
-        state0 = jax.eval_shape(model.initial_state, {k: jax.ShapeDtypeStruct((), dtype) for k in p})
+        treedef = _initial_structure(model, names, dtype, x64)
         s0 = None
     else:
         s0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), state0)
-    _check_step(model, p, state0 if s0 is None else s0, dtype)
+        treedef = jax.tree.structure(s0)
+    _check_step_cached(model, names, treedef, dtype, x64)
 
     shapes = [a.shape for a in p.values()] + [stimulus.shape[:-1]]
     if s0 is not None:
@@ -255,23 +281,17 @@ def _trace_kernel(model, params, stimulus, state0, axes):
 #   computes both halves of a pair. For the Izhikevich neuron with a spike count that is 2 step
 #   evaluations per sample instead of 4. The packing is exact: integers are bit-cast, booleans
 #   are 0.0/1.0, and nothing is computed on the packed values.
-# - With a light carry, ``unroll`` samples are fused into one loop iteration: the carry stays in
-#   registers across them, the parameters are read once per iteration rather than once per
-#   sample, and the per-iteration overhead is paid once. With a heavy carry (a vector-valued
-#   reducer, such as the pattern features) every fused sample multiplies the recomputation, so
-#   the automatic choice there is one sample per iteration.
+# - ``unroll`` samples are fused into one loop iteration: the carry stays in registers across
+#   them, the parameters are read once per iteration rather than once per sample, and the
+#   per-iteration cost (loop control, the copy XLA makes of a carry that is read after it is
+#   overwritten) is paid once. 4, the default, was the best of 1, 2, 4 and 8 for a spike count,
+#   for the pattern features (one ``[K, B]`` carry) and for 4 to 40 scalar reducer carries;
+#   beyond 4 the fused samples' dependency chains leave the CPU waiting on latency.
 # - XLA already splits large fused loops across the CPU's cores; nothing is forced here.
 # - On a CPU, the top-level kernel is compiled with 512-bit vectors preferred (AVX-512
 #   machines; elsewhere LLVM ignores it). The option is per compilation, never a global flag.
 
-_LIGHT_CARRY = 8  # per-candidate carry elements (state, finite flag, reducer) that count as light
-_LIGHT_UNROLL = 4  # samples per loop iteration chosen automatically for a light carry
 _CPU_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
-
-
-def _auto_unroll(leaves, batch: int) -> int:
-    size = sum(math.prod(a.shape) // max(batch, 1) for a in leaves)
-    return _LIGHT_UNROLL if size <= _LIGHT_CARRY else 1
 
 
 def _pack_width(a) -> int | None:
@@ -353,7 +373,7 @@ def _run_chunked(body, carry, steps, xs, unroll: int):
     return carry
 
 
-def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int | None, context):
+def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, context):
     sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
 
     def carry_fn(sample, extra):
@@ -366,10 +386,7 @@ def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unr
     # The carry keeps the batch LAST: a vector-valued carry is then laid out [K, B], so each of
     # its K rows is one contiguous, vectorisable loop over the candidates.
     extra = jax.vmap(lambda _: reducer.init(dtype), out_axes=-1)(jnp.arange(batch))
-    carry = (state, finite, extra)
-    if unroll is None:
-        unroll = _auto_unroll(jax.tree.leaves(carry), batch)
-    state, finite, extra = _run_chunked(body, carry, steps, xs, unroll)
+    state, finite, extra = _run_chunked(body, (state, finite, extra), steps, xs, unroll)
     return jax.vmap(reducer.finish, in_axes=-1)(extra), finite, state
 
 
@@ -391,7 +408,7 @@ def _run_summary(*args):
 
 
 def _unflatten(tree, batch_shape):
-    return jax.tree.map(lambda a: a.reshape(batch_shape + a.shape[1:]), tree)
+    return jax.tree.map(lambda a: a if a.shape[:1] == batch_shape else a.reshape(batch_shape + a.shape[1:]), tree)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -440,23 +457,21 @@ def simulate_summary(
     *,
     context: Any = None,
     dtype=jnp.float32,
-    unroll: int | None = None,
+    unroll: int = 4,
 ) -> Summary:
     """Simulate ``model`` and return only ``reducer``'s per-candidate summary.
 
     Arguments as :func:`simulate`, plus ``reducer`` (a :class:`Reducer`), ``context`` (a pytree
     of arrays shared by every candidate, which the reducer reads as ``sample.context``: data such
     as a pattern's windows, so one compiled reducer serves many patterns) and ``unroll``, the
-    number of samples fused per loop iteration (a speed knob; results do not depend on it;
-    ``None``, the default, picks 4 for a light carry such as a spike count and 1 for a
-    vector-valued reducer's).
+    number of samples fused per loop iteration (a speed knob; results do not depend on it).
     Memory is ``O(batch)``, not ``O(batch * T)``. The function is traceable: it can be called
     inside ``jax.jit`` or ``jax.vmap`` (for example vmapped over patterns' contexts).
     """
     if not isinstance(reducer, Reducer):
         raise TypeError(f"reducer must be a jaxplaus.simulate.Reducer, got {type(reducer).__name__}")
-    if unroll is not None and not (isinstance(unroll, int) and unroll >= 1):
-        raise ValueError(f"unroll must be a positive int or None, got {unroll!r}")
+    if not (isinstance(unroll, int) and unroll >= 1):
+        raise ValueError(f"unroll must be a positive int, got {unroll!r}")
     dt = canonical_dtype(dtype)
     with precision(dt):
         model, batch_shape, p, stim, s0, axes = _prepare(model, params, stimulus, state0, dt)
