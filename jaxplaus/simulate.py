@@ -335,7 +335,8 @@ def _packer(leaves):
     single = [i for i in range(len(leaves)) if i not in paired]
 
     def pack(ls):
-        return [jax.lax.complex(_to_float(ls[a], w), _to_float(ls[b], w)) for a, b, w in pairs] + [ls[i] for i in single]
+        packed = [jax.lax.complex(_to_float(ls[a], w), _to_float(ls[b], w)) for a, b, w in pairs]
+        return packed + [ls[i] for i in single]
 
     def unpack(arrays):
         out = [None] * len(leaves)

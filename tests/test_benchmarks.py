@@ -1,0 +1,27 @@
+"""The throughput benchmark runs end to end (quick mode, one model, no Norse) and writes its JSON."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("throughput", ROOT / "benchmarks" / "throughput.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_quick_benchmark_writes_ratios(tmp_path):
+    out = tmp_path / "throughput.json"
+    _load().main(["--quick", "--no-norse", "--no-two-devices", "--models", "izhikevich", "--sizes", "100",
+                  "--steps", "50", "--repeats", "1", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["machine"]["cpu_count"] >= 1 and result["machine"]["jax"]
+    assert result["peak"]["flops_per_s"] > 0
+    summary = [r for r in result["engine"] if r["path"] == "summary" and r["batch"] == 100]
+    assert summary and summary[0]["neuron_steps_per_s"] > 0 and summary[0]["ratio_vs_baseline"] > 0
+    assert result["baseline"][0]["batch"] == 100
+    assert "100" in result["derived"]["summary_over_baseline"] and "100" in result["derived"]["fraction_of_peak"]
