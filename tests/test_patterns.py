@@ -5,7 +5,6 @@ independent transcription of the script in test_reference_protocols.py). Near mi
 reference traces edited by hand in the way the pattern's definition forbids.
 """
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -104,3 +104,33 @@ def spike_reset(fired, value, reset_value):
     """
     z = fired.astype(value.dtype)
     return (1 - z) * value + z * reset_value
+
+
+GAIN = "gain"  # the input gain's name among a gained model's parameters
+_GAINED: dict[int, Model] = {}
+
+
+def with_input_gain(model: Model) -> Model:
+    """``model`` with one more parameter, ``"gain"``, that scales its input: ``step(p, s, gain * x)``.
+
+    Lets a population share ONE ``[T]`` stimulus while each candidate has its own input gain
+    (no ``[batch, T]`` input in memory). The same object is returned for the same model, so its
+    compiled kernels are reused.
+    """
+    key = id(model)
+    if key not in _GAINED or _GAINED[key][0] is not model:
+        if GAIN in model.parameters:
+            raise ValueError(f"model {model.name!r} already has a parameter named {GAIN!r}")
+
+        def strip(p):
+            return {k: v for k, v in p.items() if k != GAIN}
+
+        gained = Model(
+            name=f"{model.name}[gain]",
+            parameters={**model.parameters, GAIN: Parameter(1.0, 1e-6, 1e6, log=True, doc="input gain")},
+            initial_state=lambda p: model.initial_state(strip(p)),
+            step=lambda p, s, x: model.step(strip(p), s, p[GAIN] * x),
+            reference=model.reference,
+        )
+        _GAINED[key] = (model, gained)
+    return _GAINED[key][1]

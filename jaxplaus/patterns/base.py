@@ -14,7 +14,7 @@ reference also passes after the default warm-up.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -163,18 +163,20 @@ class Pattern:
         """Features of candidates (``params`` and ``gain`` broadcast over a batch), computed
         inside the scan, with the control run's spike count. Returns ``(Features [...], finite [...])``.
         Traceable (it can run inside jit and vmap)."""
+        from jaxplaus import models
         from jaxplaus._precision import precision
         from jaxplaus.simulate import simulate_summary
 
         spec = self.spec(warmup)
+        gained = models.with_input_gain(models.get(model))
         with precision(dtype) as dt:
-            gain = jnp.asarray(gain, dt)[..., None]
+            params = dict(params, gain=gain)  # one shared [T] stimulus; the gain acts inside the step
             run = simulate_summary(
-                model, params, gain * jnp.asarray(self.run_stimulus(warmup), dt), F.feature_reducer(), state0,
+                gained, params, self.run_stimulus(warmup), F.feature_reducer(), state0,
                 context=spec, dtype=dt, unroll=1,
             )
             control = simulate_summary(
-                model, params, gain * jnp.asarray(self.control_stimulus(warmup), dt), F.control_reducer(), state0,
+                gained, params, self.control_stimulus(warmup), F.control_reducer(), state0,
                 context=(jnp.int32(warmup), jnp.int32(warmup + self.n_samples)), dtype=dt,
             )
             f = F.finish(run.values, spec)._replace(control_spikes=control.values)
@@ -258,13 +260,13 @@ class Pattern:
 
         Returns ``(trace, control)``, each a :class:`~jaxplaus.Trace` of ``warmup + T`` samples.
         """
-        from jaxplaus._precision import precision
+        from jaxplaus import models
         from jaxplaus.simulate import simulate
 
-        with precision(dtype) as dt:
-            gain = jnp.asarray(gain, dt)[..., None]
-            trace = simulate(model, params, gain * jnp.asarray(self.run_stimulus(warmup), dt), state0, dtype=dt)
-            control = simulate(model, params, gain * jnp.asarray(self.control_stimulus(warmup), dt), state0, dtype=dt)
+        gained = models.with_input_gain(models.get(model))
+        params = dict(params, gain=gain)
+        trace = simulate(gained, params, self.run_stimulus(warmup), state0, dtype=dtype)
+        control = simulate(gained, params, self.control_stimulus(warmup), state0, dtype=dtype)
         return trace, control
 
     def check(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float64") -> Verdict:

@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxplaus.models import get as get_model
+from jaxplaus.models.base import GAIN, with_input_gain
 from jaxplaus.patterns import features as F
 from jaxplaus.patterns.base import DEFAULT_WARMUP, Pattern
-
-GAIN = "gain"  # the name under which the input gain travels with the model's parameters
 
 
 def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
@@ -43,19 +43,16 @@ def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP)
     stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
     branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
 
+    gained = with_input_gain(get_model(model))
+
     def loss(params, task):
-        params = dict(params)
-        gain = jnp.asarray(params.pop(GAIN))
-        dtype = jnp.result_type(gain.dtype, jnp.float32)
+        dtype = jnp.result_type(jnp.asarray(params[GAIN]).dtype, jnp.float32)
         spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
-        x = jnp.asarray(stimuli, dtype)[task]
+        x = jnp.asarray(stimuli, dtype)[task]  # shared by the population; the gain acts in the step
         xc = jnp.asarray(controls, dtype)[task]
-        run = simulate_summary(
-            model, params, gain[..., None] * x, F.feature_reducer(), context=spec, dtype=dtype, unroll=1
-        )
+        run = simulate_summary(gained, params, x, F.feature_reducer(), context=spec, dtype=dtype, unroll=1)
         ctl = simulate_summary(
-            model, params, gain[..., None] * xc, F.control_reducer(), context=tuple(jnp.asarray(ranges)[task]),
-            dtype=dtype,
+            gained, params, xc, F.control_reducer(), context=tuple(jnp.asarray(ranges)[task]), dtype=dtype
         )
         f = F.finish(run.values, spec)._replace(control_spikes=ctl.values)
         ok = run.finite & ctl.finite
