@@ -373,6 +373,45 @@ def bench_two_devices(sizes, steps, repeats, log) -> dict:
 # ----------------------------------------------------------------------------- report
 
 
+LOSS_PATTERN = "tonic_bursting"
+LOSS_MODELS = ("lif", "izhikevich2004")
+
+
+def bench_loss(jax, jp, sizes, repeats, log) -> list:
+    """The pattern loss path next to the plain summary path, on the same input.
+
+    ``loss``: ``Pattern.evaluate`` (in-scan features of the protocol after its warm-up, the
+    control run, and the criteria); ``plain``: ``simulate_summary`` with the spike-count reducer
+    on the same warm-up + protocol input. ``loss_over_plain`` is the loss path's speed over the
+    plain path's (counted per protocol sample, the control run included in the loss path's time).
+    """
+    from jaxplaus import patterns
+    from jaxplaus.simulate import spike_count_reducer
+
+    pattern = patterns.get(LOSS_PATTERN)
+    x = pattern.run_stimulus()
+    rows = []
+    for name in LOSS_MODELS:
+        model = jp.models.get(name)
+        for n in sizes:
+            params = random_params(model, n, seed=7)
+            gain = np.full(n, 1.0 if "izhikevich" in name else 0.05, np.float32)
+            fns = {
+                "loss": lambda: pattern.evaluate(model, params, gain),
+                "plain": lambda: jp.simulate_summary(model, params, gain[:, None] * x, spike_count_reducer()).values,
+            }
+            m = measure(fns, repeats, jax.block_until_ready)
+            row = {"model": name, "pattern": LOSS_PATTERN, "batch": n, "samples": len(x)}
+            for k, v in m.items():
+                row[f"{k}_neuron_steps_per_s"] = n * len(x) / v["best_s"]
+                row[f"{k}_first_call_s"] = v["first_call_s"]
+            row["loss_over_plain"] = row["loss_neuron_steps_per_s"] / row["plain_neuron_steps_per_s"]
+            log(f"  {name:>15} batch {n:>7}: loss path {fmt_rate(row['loss_neuron_steps_per_s'])}, "
+                f"plain {fmt_rate(row['plain_neuron_steps_per_s'])} ({row['loss_over_plain']:.3f}x)")
+            rows.append(row)
+    return rows
+
+
 def derive(rows, base_rows, norse, peak) -> dict:
     """The headline ratios and the targets."""
     summary = {(r["model"], r["batch"]): r for r in rows if r.get("path") == "summary" and "seconds" in r}
@@ -490,6 +529,9 @@ def main(argv=None) -> dict:
     log("engine:")
     rows, base_rows = bench_engine(jax, jnp, jp, names, sizes, steps, repeats, TRACE_BYTES_LIMIT, log)
 
+    log(f"loss path ({LOSS_PATTERN}):")
+    loss_rows = bench_loss(jax, jp, [s for s in sizes if s <= 100_000][-2:], repeats, log)
+
     norse = {"skipped": "--no-norse"}
     if not args.no_norse:
         log("norse:")
@@ -520,6 +562,7 @@ def main(argv=None) -> dict:
         "peak": peak,
         "engine": rows,
         "baseline": base_rows,
+        "loss_path": loss_rows,
         "norse": norse,
         "two_devices": two_dev,
         "derived": derived,
