@@ -1,4 +1,18 @@
-"""The ``jaxplaus`` command line: a thin layer over the library."""
+"""The ``jaxplaus`` command line: a thin layer over the library.
+
+    jaxplaus assess [--model M] [--patterns P ...] [--strategy S] [--budget N] [--restarts R]
+                    [--seed S] [--out DIR] [--resume] [--gain LO HI] [--fixed NAME=VALUE ...]
+    jaxplaus list models|patterns|strategies
+    jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
+    jaxplaus reference
+
+``assess`` runs :func:`jaxplaus.assess.assess`: progress on stderr (one line per chunk of
+generations), a table on stdout at the end, the run directory (``results.json``,
+``summary.csv``, ``settings.json``, ``checkpoint.npz``) under ``--out`` (default
+``runs/<model>-<date>-<time>``). ``--resume`` continues an interrupted run; options not given
+are then taken from the run's ``settings.json``. Bad input exits with status 2 and a message
+naming the bad value, before anything is written.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -19,17 +34,28 @@ def _enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+# ============================================================================ list, reference
+
+
 def _cmd_list(args) -> int:
     from jaxplaus import models, patterns
 
     if args.what == "models":
+        from jaxplaus.assess import default_gain_bounds
+
         for name in models.names():
             m = models.get(name)
-            print(f"{name:30s} {', '.join(m.parameters)}")
+            lo, hi = default_gain_bounds(m)
+            print(f"{name:30s} gain {lo:g}..{hi:g}  {', '.join(m.parameters)}")
     elif args.what == "patterns":
         for name in patterns.names():
             p = patterns.get(name)
             print(f"{p.letter}  {name:30s} {p.group:10s} {p.description}")
+    elif args.what == "strategies":
+        from jaxplaus.search import STRATEGIES
+
+        for name, s in STRATEGIES.items():
+            print(f"{name:15s} {s.doc}")
     return 0
 
 
@@ -47,45 +73,323 @@ def _cmd_reference(args) -> int:
     return 0
 
 
+# ============================================================================ simulate
+
+
 def _cmd_simulate(args) -> int:
-    from jaxplaus import models, patterns, simulate
+    from jaxplaus import models, patterns
 
     model = models.get(args.model)
     pattern = patterns.get(args.pattern)
     params = model.defaults()
+    gain = 1.0
     if args.params:
-        given = json.loads(args.params)
+        try:
+            given = json.loads(args.params)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--params is not valid JSON ({err}): {args.params!r}") from None
         if not isinstance(given, dict):
             raise ValueError(f"--params must be a JSON object of parameter values, got {args.params!r}")
+        if "gain" in given:  # e.g. pasted from results.json
+            gain = given.pop("gain")
+        unknown = sorted(set(given) - set(model.parameters))
+        if unknown:
+            raise ValueError(
+                f"--params: unknown parameters {unknown} for model {model.name!r}; "
+                f"known: {list(model.parameters)} and 'gain'"
+            )
         params.update(given)
-    tr = simulate(model, params, pattern.stimulus(args.gain), dtype=args.dtype)
-    idx = np.flatnonzero(np.asarray(tr.spikes))
-    print(f"{model.name} on {pattern.name} (gain {args.gain:g}): {len(idx)} spikes, finite={bool(tr.finite)}")
+    if args.gain is not None:
+        gain = args.gain
+    gain = float(gain)
+    if args.warmup < 0:
+        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
+    trace, _ = pattern.run(model, params, gain, warmup=args.warmup, dtype=args.dtype)
+    spikes = np.asarray(trace.spikes)[args.warmup :]
+    idx = np.flatnonzero(spikes)
+    print(
+        f"{model.name} on {pattern.name} (gain {gain:g}, {args.dtype}, warm-up {args.warmup} samples): "
+        f"{len(idx)} spikes, finite={bool(trace.finite)}"
+    )
     print("spike times (ms):", ", ".join(f"{t:g}" for t in pattern.times()[idx]))
+    verdict = pattern.check(model, params, gain, warmup=args.warmup, dtype=args.dtype)
+    print(f"verdict: {'PASSED' if verdict.passed else 'failed'} (loss {verdict.loss:.4g})")
+    for line in verdict.failed:
+        print(f"  - {line}")
     return 0
 
 
+# ============================================================================ assess
+
+
+def _parse_assignments(items, what: str, pair: bool) -> dict:
+    """``NAME=VALUE`` (or ``NAME=LO,HI`` when ``pair``) items as a dict, with clear errors."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            form = "NAME=LO,HI" if pair else "NAME=VALUE"
+            raise ValueError(f"--{what}: expected {form}, got {item!r}")
+        if name in out:
+            raise ValueError(f"--{what}: {name!r} given more than once")
+        try:
+            if pair:
+                lo, hi = (float(v) for v in value.split(","))
+                out[name] = (lo, hi)
+            else:
+                out[name] = float(value)
+        except ValueError:
+            form = "two numbers LO,HI" if pair else "a number"
+            raise ValueError(f"--{what} {name}: expected {form}, got {value!r}") from None
+    return out
+
+
+def _split_names(items):
+    if items is None:
+        return None
+    out = [s.strip() for item in items for s in item.split(",") if s.strip()]
+    if not out:
+        raise ValueError("--patterns: no pattern names given")
+    return out
+
+
+_ASSESS_OPTIONS = ("model", "patterns", "strategy", "budget", "restarts", "population", "seed", "gain", "fixed",
+                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter")
+
+
+def _from_settings(settings: dict) -> dict:
+    """The assess options that reproduce a run's ``settings.json`` (for ``--resume``)."""
+    space = settings["space"]
+    fixed = dict(space["fixed"])
+    bounds = {n: (lo, hi) for n, lo, hi in zip(space["names"], space["lo"], space["hi"]) if n != "gain"}
+    return {
+        "model": settings["model"],
+        "patterns": settings["patterns"],
+        "strategy": settings["strategy"],
+        "budget": settings["budget"],
+        "restarts": settings["restarts"],
+        "population": settings["population_size"],
+        "seed": settings["seed"],
+        "gain": None if settings["gain"] is None else tuple(settings["gain"]),
+        "fixed": fixed,
+        "bounds": bounds,
+        "warmup": settings["warmup"],
+        "robustness_n": settings["robustness"]["copies"],
+        "robustness_delta": settings["robustness"]["delta"],
+        "dtype": settings["search_dtype"],
+        "jitter": settings["jitter"],
+    }
+
+
+def _default_out(model: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = os.path.join("runs", f"{model}-{stamp}")
+    out, k = base, 1
+    while os.path.exists(out):
+        k += 1
+        out = f"{base}-{k}"
+    return out
+
+
+class _ProgressPrinter:
+    """Plain-text progress on stderr: a bar of generations, patterns solved, elapsed time."""
+
+    def __init__(self, header: str = "", stream=None, width: int = 24):
+        stream = sys.stderr if stream is None else stream
+        self.header = header  # printed with the first report: after every input was checked
+        self.stream = stream
+        self.width = width
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.open_line = False
+
+    def _emit(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r" + text.ljust(100) + ("\n" if final else ""))
+            self.open_line = not final
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, pr) -> None:
+        if self.header:
+            self.stream.write(self.header + "\n")
+            self.header = ""
+        n = len(pr.patterns)
+        if pr.phase == "search":
+            filled = int(self.width * pr.generations_done / max(pr.generations, 1))
+            bar = "#" * filled + "." * (self.width - filled)
+            unsolved = [(b, name) for b, name in zip(pr.best_loss, pr.patterns) if not b <= 0]
+            worst = ", ".join(f"{name} {b:.3g}" for b, name in sorted(unsolved)[:3])
+            self._emit(
+                f"search [{bar}] {pr.generations_done}/{pr.generations} gen | solved {pr.solved}/{n} | "
+                f"{pr.elapsed_s:6.1f} s" + (f" | best unsolved: {worst}" if worst else ""),
+                final=pr.generations_done >= pr.generations,
+            )
+        elif pr.phase == "validate":
+            self._emit(
+                f"validate (float64) {pr.validated}/{n} | passed {pr.passed} | {pr.elapsed_s:6.1f} s",
+                final=pr.validated >= n,
+            )
+        elif pr.phase == "done" and self.open_line:
+            self.stream.write("\n")
+            self.open_line = False
+
+
+def _cmd_assess(args) -> int:
+    from jaxplaus import results as R
+    from jaxplaus.assess import DEFAULT_BUDGET, DEFAULT_MODEL, DEFAULT_RESTARTS, DEFAULT_STRATEGY, assess
+    from jaxplaus.assess import DEFAULT_ROBUSTNESS_DELTA, DEFAULT_ROBUSTNESS_N, SEARCH_DTYPE
+    from jaxplaus.assess import DEFAULT_JITTER
+    from jaxplaus.patterns.base import DEFAULT_WARMUP
+
+    given = {
+        "model": args.model,
+        "patterns": _split_names(args.patterns),
+        "strategy": args.strategy,
+        "budget": args.budget,
+        "restarts": args.restarts,
+        "population": args.population,
+        "seed": args.seed,
+        "gain": None if args.gain is None else tuple(args.gain),
+        "fixed": _parse_assignments(args.fixed, "fixed", pair=False) if args.fixed is not None else None,
+        "bounds": _parse_assignments(args.bounds, "bounds", pair=True) if args.bounds is not None else None,
+        "warmup": args.warmup,
+        "robustness_n": args.robustness_n,
+        "robustness_delta": args.robustness_delta,
+        "dtype": args.search_dtype,
+        "jitter": args.jitter,
+    }
+    if args.resume:
+        if args.out is None:
+            raise ValueError("--resume needs --out DIR, the run directory to continue")
+        rd = R.RunDirectory(args.out)
+        if not rd.settings_path.is_file():
+            raise R.RunDirectoryError(
+                f"Nothing to resume in {args.out!r}: "
+                + ("it does not exist" if not rd.path.exists() else f"it has no {R.SETTINGS}")
+            )
+        saved = _from_settings(rd.read_settings()["settings"])
+        if given["model"] is not None and given["model"] != saved["model"]:
+            raise R.RunDirectoryError(
+                f"Cannot resume {args.out!r} with different settings: 'model': the run directory has "
+                f"{saved['model']!r}, this call asks for {given['model']!r}"
+            )
+        # options not given come from the run itself; given ones must match (assess checks)
+        opts = {k: (saved[k] if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
+        if given["fixed"] is not None and given["bounds"] is None:
+            opts["bounds"] = {k: v for k, v in saved["bounds"].items() if k not in given["fixed"]}
+        out = args.out
+    else:
+        defaults = {
+            "model": DEFAULT_MODEL, "strategy": DEFAULT_STRATEGY, "budget": DEFAULT_BUDGET,
+            "restarts": DEFAULT_RESTARTS, "seed": 0, "warmup": DEFAULT_WARMUP,
+            "robustness_n": DEFAULT_ROBUSTNESS_N, "robustness_delta": DEFAULT_ROBUSTNESS_DELTA,
+            "dtype": SEARCH_DTYPE, "jitter": DEFAULT_JITTER,
+        }
+        opts = {k: (defaults.get(k) if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
+        out = args.out
+    kwargs = dict(
+        patterns=opts["patterns"], strategy=opts["strategy"], budget=opts["budget"], restarts=opts["restarts"],
+        seed=opts["seed"], bounds=opts["bounds"], fixed=opts["fixed"], gain=opts["gain"],
+        population_size=opts["population"], warmup=opts["warmup"], robustness_n=opts["robustness_n"],
+        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], chunk=args.chunk,
+        progress=None,
+    )
+    if out is None:
+        # check every argument first: a bad one must not leave an empty run directory behind
+        from jaxplaus.assess import plan
+
+        plan(opts["model"], **{k: kwargs[k] for k in ("patterns", "strategy", "budget", "restarts", "seed",
+                                                       "bounds", "fixed", "gain", "population_size", "warmup",
+                                                       "robustness_n", "robustness_delta", "dtype",
+                                                       "jitter")})
+        out = _default_out(str(opts["model"]))
+    if not args.quiet:
+        verb = "resuming" if args.resume else "assessing"
+        kwargs["progress"] = _ProgressPrinter(f"jaxplaus: {verb} {opts['model']} -> {out}")
+    try:
+        result = assess(opts["model"], out=out, resume=args.resume, **kwargs)
+    except KeyboardInterrupt:
+        if os.path.isfile(os.path.join(out, R.SETTINGS)):
+            print(f"\njaxplaus: interrupted; continue with: jaxplaus assess --out {out} --resume", file=sys.stderr)
+        return 130
+    print(result.table())
+    print(f"results: {os.path.join(out, R.RESULTS)}  summary: {os.path.join(out, R.SUMMARY)}")
+    return 0
+
+
+# ============================================================================ the parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jaxplaus", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="jaxplaus", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("list", help="list models or patterns")
-    p.add_argument("what", choices=["models", "patterns"])
+    p = sub.add_parser("list", help="list models, patterns or search strategies")
+    p.add_argument("what", choices=["models", "patterns", "strategies"])
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("reference", help="the 20 figure1.m protocols with their reference parameters")
     p.set_defaults(func=_cmd_reference)
 
-    p = sub.add_parser("assess", help="assess a model (for now: the 20 reference protocols)")
-    p.set_defaults(func=_cmd_reference)
+    p = sub.add_parser(
+        "assess",
+        help="assess a model: search each firing pattern, validate in float64, write a run directory",
+        description=(
+            "Search each firing pattern (evolution strategies, float32, on the device), validate the best "
+            "parameters in float64, measure robustness, and write a run directory. Budget = objective "
+            "evaluations per pattern: generations = budget // (population x restarts)."
+        ),
+    )
+    p.add_argument("--model", help="a registered model (default izhikevich2004; see `jaxplaus list models`)")
+    p.add_argument("--patterns", nargs="+", metavar="P", help="pattern names or letters A-T (default: all 20)")
+    p.add_argument("--strategy", help="evosax strategy (default cma_es; see `jaxplaus list strategies`)")
+    p.add_argument("--budget", type=int, help="objective evaluations per pattern (default 12800)")
+    p.add_argument("--restarts", type=int, help="independent restart lanes per pattern (default 4)")
+    p.add_argument("--population", type=int, help="candidates per lane and generation (default: the strategy's)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<date>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    p.add_argument("--gain", nargs=2, type=float, metavar=("LO", "HI"), help="input-gain bounds (log scale)")
+    p.add_argument("--fixed", nargs="+", metavar="NAME=VALUE", help="pin parameters (gain too)")
+    p.add_argument("--bounds", nargs="+", metavar="NAME=LO,HI", help="search bounds of parameters")
+    p.add_argument("--warmup", type=int, help="samples of the first input held before each protocol (default 500)")
+    p.add_argument("--robustness-n", dest="robustness_n", type=int, help="perturbed copies per pattern (default 32)")
+    p.add_argument(
+        "--robustness-delta", dest="robustness_delta", type=float, help="relative perturbation (default 0.01)"
+    )
+    p.add_argument(
+        "--search-dtype", dest="search_dtype", choices=["float32", "float64"],
+        help="precision of the search (default float64; validation is always float64)",
+    )
+    p.add_argument(
+        "--jitter", type=float,
+        help="score each candidate by its worst of 3 copies moved by x(1 +- jitter) (default 1e-4; 0: off)",
+    )
+    p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_cmd_assess)
 
-    p = sub.add_parser("simulate", help="simulate one candidate on one pattern's protocol")
+    p = sub.add_parser("simulate", help="simulate one candidate on one pattern's protocol and judge it")
     p.add_argument("--model", required=True)
     p.add_argument("--pattern", required=True)
-    p.add_argument("--params", help='JSON object of parameter values, e.g. \'{"a": 0.02}\'')
-    p.add_argument("--gain", type=float, default=1.0, help="input gain (default 1)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--params", help='JSON object of parameter values (may hold "gain"), e.g. \'{"a": 0.02}\'')
+    p.add_argument("--gain", type=float, default=None, help="input gain (default 1, or --params' gain)")
+    p.add_argument("--warmup", type=int, default=500, help="samples of the first input held first (default 500)")
+    p.add_argument("--dtype", default="float64", choices=["float32", "float64"], help="precision (default float64)")
     p.set_defaults(func=_cmd_simulate)
+
+    try:  # the Norse cross-check, when norse_bridge is installed (it imports torch only when run)
+        import norse_bridge.cli as nb
+    except ImportError:  # pragma: no cover
+        nb = None
+    if nb is not None:
+        p = sub.add_parser("crosscheck", help="check lif/adex/izhikevich against Norse 1.1.0")
+        nb.configure_parser(p)
+        p.set_defaults(func=nb.run_cli)
     return parser
 
 

@@ -1,0 +1,213 @@
+"""The assessment: a small real search of izhikevich2004, float64 validation, robustness, the
+run directory, reproducibility, resume after an interruption, and bad input.
+
+Every assessment here uses the same model, patterns, population and restarts, so they share one
+compiled search program (and one float64 robustness kernel); budgets are tiny.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from jaxplaus import results as R
+from jaxplaus.assess import (
+    Assessment,
+    FALLBACK_GAIN_BOUNDS,
+    Progress,
+    assess,
+    default_gain_bounds,
+    load,
+    plan,
+)
+
+MODEL = "izhikevich2004"
+PATTERNS = ["phasic_spiking", "tonic_spiking"]  # given out of order on purpose: results are in A..T order
+KW = dict(budget=16 * 2 * 60, restarts=2, seed=0, population_size=16, robustness_n=16, chunk=10)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("assess") / "run"
+    events = []
+    a = assess(MODEL, PATTERNS, out=out, progress=events.append, **KW)
+    return a, out, events
+
+
+def _comparable(d):
+    return R.strip_timings(d)
+
+
+# ----------------------------------------------------------------------------- the assessment
+
+
+def test_easy_patterns_pass_the_float64_validation(run):
+    a, _, _ = run
+    assert isinstance(a, Assessment)
+    assert [p.name for p in a.patterns] == ["tonic_spiking", "phasic_spiking"]
+    assert a.profile == ("tonic_spiking", "phasic_spiking")
+    assert a.score == (2, 2) and a.group_scores == {"DC": (2, 2)}
+    for p in a.patterns:
+        assert p.passed and p.loss == 0.0 and p.failed == () and p.finite
+        assert p.search_loss == 0.0
+        assert set(p.params) == {"a", "b", "c", "d", "mn", "bias", "tau", "gain"}
+        lo, hi = default_gain_bounds(MODEL)
+        assert lo <= p.params["gain"] <= hi
+        assert 0.0 <= p.robustness <= 1.0
+        assert 0 < p.evaluations <= KW["budget"]
+        assert 0 < p.evaluations_to_solve <= p.evaluations
+        assert p.lanes_checked >= 1 and 0 <= p.lane < KW["restarts"]
+
+
+def test_the_validated_parameters_pass_a_fresh_check(run):
+    from jaxplaus import patterns
+
+    a, _, _ = run
+    for p in a.patterns:
+        params = dict(p.params)
+        gain = params.pop("gain")
+        assert patterns.get(p.name).check(MODEL, params, gain, dtype="float64").passed
+
+
+def test_history_is_a_decreasing_step_function_ending_at_zero(run):
+    a, _, _ = run
+    per_generation = KW["population_size"] * KW["restarts"]
+    for p in a.patterns:
+        evals, losses = p.history["evaluations"], p.history["best_loss"]
+        assert len(evals) == len(losses) >= 1
+        assert all(e % per_generation == 0 for e in evals) and evals == sorted(set(evals))
+        finite = [x for x in losses if x is not None]
+        assert finite == sorted(finite, reverse=True) and finite[-1] == 0.0
+        assert evals[-1] == p.evaluations_to_solve
+
+
+def test_settings_versions_and_progress(run):
+    a, _, events = run
+    s = a.settings
+    assert s["model"] == MODEL and s["patterns"] == ["tonic_spiking", "phasic_spiking"]
+    assert s["strategy"] == "cma_es" and s["budget"] == KW["budget"] and s["seed"] == 0
+    assert s["generations"] == KW["budget"] // (16 * 2) and s["population_size"] == 16 and s["restarts"] == 2
+    assert s["space"]["names"][-1] == "gain" and s["gain"] == list(default_gain_bounds(MODEL))
+    assert s["validation_dtype"] == "float64" and s["robustness"]["copies"] == 16
+    assert s["search_dtype"] == "float64" and s["jitter"] == 1e-4
+    assert set(a.versions) >= {"jaxplaus", "jax", "evosax", "numpy"}
+    assert all(isinstance(e, Progress) for e in events)
+    phases = [e.phase for e in events]
+    assert phases[0] == "search" and phases[-1] == "done" and phases.count("validate") == 2
+    assert events[-1].passed == 2
+
+
+def test_results_json_and_csv(run):
+    a, out, _ = run
+    d = R.read_results(out)
+    assert d["schema_version"] == R.SCHEMA_VERSION and d["kind"] == "jaxplaus.assessment"
+    assert d["profile"] == ["tonic_spiking", "phasic_spiking"]
+    assert d["score"] == {"passed": 2, "assessed": 2, "by_group": {"DC": {"passed": 2, "assessed": 2}}}
+    assert d == a.to_dict()
+    for key in ("settings", "versions", "search", "patterns", "timing"):
+        assert key in d
+    p = d["patterns"][0]
+    for key in ("name", "group", "passed", "loss", "params", "evaluations", "robustness", "failed", "history",
+                "timing"):
+        assert key in p
+    assert set(p["timing"]) == {"search_s", "validation_s"}
+    back = load(out)
+    assert back.to_dict() == d and back.profile == a.profile
+    rows = R.read_summary(out)
+    assert [r["pattern"] for r in rows] == ["tonic_spiking", "phasic_spiking"]
+    assert list(rows[0])[: len(R.CSV_COLUMNS)] == list(R.CSV_COLUMNS)
+    assert rows[0]["passed"] == "True" and rows[0]["group"] == "DC" and rows[0]["failed"] == ""
+    assert float(rows[0]["gain"]) == a.patterns[0].params["gain"]
+    assert 0.0 <= float(rows[1]["robustness"]) <= 1.0
+    assert sorted(x.name for x in out.iterdir()) == sorted([R.RESULTS, R.SUMMARY, R.SETTINGS, R.CHECKPOINT])
+    assert "tonic_spiking" in a.table() and "2/2 patterns passed" in a.table()
+
+
+def test_same_seed_same_result(run):
+    a, _, _ = run
+    again = assess(MODEL, list(reversed(PATTERNS)), **KW)
+    assert _comparable(again.to_dict()) == _comparable(a.to_dict())
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(run, tmp_path):
+    a, _, _ = run
+    out = tmp_path / "run"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_chunk(pr):
+        if pr.phase == "search":
+            raise Stop
+
+    # chunks of 3 generations here (10 in the reference run): chunking never changes the result
+    kw = dict(KW, chunk=3)
+    with pytest.raises(Stop):
+        assess(MODEL, PATTERNS, out=out, progress=stop_after_first_chunk, **kw)
+    assert (out / R.CHECKPOINT).is_file() and not (out / R.RESULTS).exists()
+    arrays, meta = R.RunDirectory(out).read_checkpoint()
+    assert int(arrays[".generation"]) == 3
+    resumed = assess(MODEL, PATTERNS, out=out, resume=True, **kw)
+    assert resumed.timing["sessions"] == 2
+    assert _comparable(resumed.to_dict()) == _comparable(a.to_dict())
+    # resuming a finished run just loads it
+    assert assess(MODEL, PATTERNS, out=out, resume=True, **kw).to_dict() == R.read_results(out)
+
+
+def test_resume_refuses_other_settings(run, tmp_path):
+    _, out, _ = run
+    with pytest.raises(R.RunDirectoryError, match="'seed': the run directory has 0, this call asks for 1"):
+        assess(MODEL, PATTERNS, out=out, resume=True, **dict(KW, seed=1))
+    with pytest.raises(R.RunDirectoryError, match="already holds a run"):
+        assess(MODEL, PATTERNS, out=out, **KW)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(model="nope"), ValueError, "Unknown model 'nope'; known models: lif"),
+        (dict(patterns=["tonic_spiking", "zigzag"]), ValueError, "Unknown pattern 'zigzag'; known patterns: tonic_sp"),
+        (dict(patterns=["A", "tonic_spiking"]), ValueError, r"\['tonic_spiking'\] given more than once"),
+        (dict(strategy="adam"), ValueError, "Unknown strategy 'adam'; known strategies: cma_es"),
+        (dict(strategy="lm_ma_es", population_size=64), ValueError, "refuses population_size=64"),
+        (dict(budget=0), ValueError, "budget .* must be an int >= 1, got 0"),
+        (dict(budget=-3), ValueError, "budget .* must be an int >= 1, got -3"),
+        (dict(budget=2.5), TypeError, "budget .* must be an int"),
+        (dict(budget=10), ValueError, "budget 10 is less than one generation.*16 x 4 = 64"),
+        (dict(restarts=0), ValueError, "restarts must be an int >= 1, got 0"),
+        (dict(seed=-1), ValueError, "seed must be an int"),
+        (dict(bounds={"a": (1.0, 0.0)}), ValueError, r"bounds\['a'\]: need lo < hi"),
+        (dict(bounds={"tau": (0.0, 1.0)}), ValueError, "log scale, so lo must be > 0"),
+        (dict(bounds={"zz": (0.0, 1.0)}), ValueError, "unknown parameter 'zz'.*known"),
+        (dict(fixed={"v_leak": 0.0}), ValueError, "fixed: unknown parameter 'v_leak' for model 'izhikevich2004'"),
+        (dict(gain=(1.0, 0.5)), ValueError, "gain: need lo < hi"),
+        (dict(gain=(0.0, 1.0)), ValueError, "gain: the gain is searched on a log scale"),
+        (dict(robustness_delta=0.0), ValueError, "robustness_delta must be a number in"),
+        (dict(robustness_n=-1), ValueError, "robustness_n must be an int >= 0"),
+        (dict(chunk=0), ValueError, "chunk must be an int >= 1"),
+        (dict(jitter=-1e-3), ValueError, r"jitter must be a number in \[0, 0.1\]"),
+        (dict(dtype="float16"), ValueError, "dtype .* must be 'float32' or 'float64', got 'float16'"),
+    ],
+)
+def test_bad_input_is_named_and_nothing_is_written(tmp_path, kwargs, error, match):
+    out = tmp_path / "run"
+    with pytest.raises(error, match=match):
+        assess(**{"model": MODEL, "out": out, **kwargs})
+    assert not out.exists()
+
+
+def test_plan_resolves_the_defaults():
+    p = plan()
+    assert p.settings["model"] == "izhikevich2004" and len(p.settings["patterns"]) == 20
+    assert p.settings["budget"] == 12_800 and p.generations == 12_800 // (p.population_size * 4)
+    assert default_gain_bounds("n2d2") == FALLBACK_GAIN_BOUNDS
+    assert default_gain_bounds("lif")[0] <= 1e-3
+    # a fixed gain leaves no gain dimension; a fixed parameter leaves the space
+    q = plan("lif", fixed={"v_leak": 0.0, "gain": 0.01})
+    assert "v_leak" not in q.space.names and "gain" not in q.space.names and q.settings["gain"] is None
+    assert q.settings["space"]["fixed"] == {"v_leak": 0.0, "gain": 0.01}
+    assert math.isclose(q.settings["robustness"]["delta"], 0.01)
+    assert np.isfinite(q.settings["budget"])
