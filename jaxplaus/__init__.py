@@ -8,7 +8,12 @@ jit-compiled ``lax.scan`` kernels vmapped over whole populations of candidates.
 from jaxplaus import models
 from jaxplaus.models import Model, Parameter
 from jaxplaus.simulate import Reducer, Sample, Summary, Trace, simulate, simulate_summary
+from jaxplaus import patterns
+from jaxplaus.assess import Assessment, assess  # noqa: E402  (the function shadows the module name)
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Parameter", "Reducer", "Sample", "Summary", "Trace", "models", "simulate", "simulate_summary"]
+__all__ = [
+    "Assessment", "Model", "Parameter", "Reducer", "Sample", "Summary", "Trace", "assess", "models", "patterns",
+    "simulate", "simulate_summary",
+]

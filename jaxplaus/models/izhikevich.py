@@ -51,7 +51,7 @@ izhikevich = Model(
         "mn": Parameter(5.0, 3.5, 6.0, doc="linear coefficient (1/ms)"),
         "bias": Parameter(140.0, 90.0, 160.0, doc="constant drive (mV/ms)"),
         "v_th": Parameter(30.0, 20.0, 40.0, doc="spike cut-off (mV)"),
-        "tau_inv": Parameter(250.0, 50.0, 1000.0, log=True, doc="step scale: tau_inv*dt is the step in ms"),
+        "tau_inv": Parameter(250.0, 50.0, 500.0, log=True, doc="step scale: tau_inv*dt is the step in ms (<= 0.5 ms as in figure1.m)"),
     },
     initial_state=initial_state,
     step=step,
