@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         "assess",
         help="assess a model: search each firing pattern, validate in float64, write a run directory",
         description=(
-            "Search each firing pattern (evolution strategies, float32, on the device), validate the best "
+            "Search each firing pattern (evolution strategies, on the device), validate the best "
             "parameters in float64, measure robustness, and write a run directory. Budget = objective "
             "evaluations per pattern: generations = budget // (population x restarts)."
         ),

@@ -23,7 +23,9 @@ from jaxplaus.assess import (
 
 MODEL = "izhikevich2004"
 PATTERNS = ["phasic_spiking", "tonic_spiking"]  # given out of order on purpose: results are in A..T order
-KW = dict(budget=16 * 2 * 60, restarts=2, seed=0, population_size=16, robustness_n=16, chunk=10)
+# bounds narrowed around figure1.m's step and drive (a user's feature too) keep the budget tiny
+BOUNDS = {"tau": (0.2, 0.3), "mn": (4.9, 5.1), "bias": (135.0, 145.0), "b": (0.15, 0.3)}
+KW = dict(budget=16 * 2 * 60, restarts=2, seed=0, population_size=16, robustness_n=16, chunk=10, bounds=BOUNDS)
 
 
 @pytest.fixture(scope="module")
