@@ -5,6 +5,7 @@
     jaxplaus list models|patterns|strategies
     jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
     jaxplaus reference
+    jaxplaus report RUN_DIR [RUN_DIR ...] [--out FILE]
 
 ``assess`` runs :func:`jaxplaus.assess.assess`: progress on stderr (one line per chunk of
 generations), a table on stdout at the end, the run directory (``results.json``,
@@ -316,6 +317,25 @@ def _cmd_assess(args) -> int:
         return 130
     print(result.table())
     print(f"results: {os.path.join(out, R.RESULTS)}  summary: {os.path.join(out, R.SUMMARY)}")
+    if not getattr(args, "no_report", True):
+        try:  # the results are written already: a plotting failure only warns
+            from jaxplaus.report import write_report
+
+            print(f"report: {write_report([out], os.path.join(out, 'report.html'))}")
+        except Exception as err:  # noqa: BLE001
+            print(f"jaxplaus: warning: could not write the report ({type(err).__name__}: {err})", file=sys.stderr)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from jaxplaus import results as R
+    from jaxplaus.report import write_report
+
+    for d in args.run_dirs:
+        if not os.path.isfile(os.path.join(d, R.RESULTS)) and not os.path.isfile(d):
+            raise ValueError(f"{d!r} is not a finished run directory (it has no {R.RESULTS})")
+    out = args.out or (os.path.join(args.run_dirs[0], "report.html") if len(args.run_dirs) == 1 else "report.html")
+    print(f"report: {write_report(args.run_dirs, out)}")
     return 0
 
 
@@ -371,7 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--no-report", dest="no_report", action="store_true",
+                   help="do not write report.html (figures) into the run directory at the end")
     p.set_defaults(func=_cmd_assess)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report (figures, profile) of run directories")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="finished run directories")
+    p.add_argument("--out", metavar="FILE",
+                   help="the HTML file (default RUN_DIR/report.html for one run, ./report.html for several)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("simulate", help="simulate one candidate on one pattern's protocol and judge it")
     p.add_argument("--model", required=True)

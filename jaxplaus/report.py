@@ -1,0 +1,138 @@
+"""A self-contained HTML report of one or more run directories (figures embedded as base64 PNG).
+
+    write_report(run_dirs, out_path) -> Path
+
+The file needs no server and no other file: the profile figure and table over all runs, then for
+each run its settings and versions, each pattern's verdict, failed criteria and parameters, and
+its figures (voltage and ISI per input group, convergence). Nothing is rerun except one float64
+simulation of each pattern's stored best parameters (see :mod:`jaxplaus.plots`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from jaxplaus import plots
+
+_CSS = """
+body { font-family: sans-serif; margin: 1.5em; max-width: 1800px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.2em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+td.pass { background: #c7e9c0; } td.fail { background: #fcbba1; } td.na { background: #eee; }
+.passed { color: #1a9641; font-weight: bold; } .failed { color: #d7191c; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
+pre { background: #f7f7f7; padding: 0.5em; font-size: 0.8em; overflow-x: auto; }
+"""
+
+
+def _esc(x) -> str:
+    return html.escape(str(x))
+
+
+def _img(fig, alt: str) -> str:
+    data = base64.b64encode(plots.figure_png(fig)).decode("ascii")
+    plt.close(fig)
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _num(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return _esc(x)
+
+
+def _profile_table(resses, dirs) -> str:
+    from jaxplaus import patterns
+
+    names = list(patterns.names())
+    head = "".join(f"<th title='{_esc(n)}'>{_esc(patterns.get(n).letter)}<br>{_esc(n)}</th>" for n in names)
+    rows = []
+    for r, d in zip(resses, dirs):
+        by = {p["name"]: p for p in r["patterns"]}
+        cells = []
+        for n in names:
+            p = by.get(n)
+            if p is None:
+                cells.append("<td class='na'>-</td>")
+            elif p["passed"]:
+                rob = "" if p.get("robustness") is None else f"<br>{p['robustness']:.2f}"
+                cells.append(f"<td class='pass'>passed{rob}</td>")
+            else:
+                cells.append("<td class='fail'>failed</td>")
+        s = r["score"]
+        rows.append(f"<tr><th>{_esc(r['model'])}<br><small>{_esc(d)}</small></th>"
+                    f"<td>{s['passed']}/{s['assessed']}</td>{''.join(cells)}</tr>")
+    return (f"<table><tr><th>model</th><th>score</th>{head}</tr>{''.join(rows)}</table>"
+            "<p>Cells: verdict of the float64 validation, and for a passed pattern its robustness "
+            "(share of perturbed copies that still pass).</p>")
+
+
+def _patterns_table(res) -> str:
+    params = list(res["patterns"][0]["params"]) if res["patterns"] else []
+    head = ("<tr><th></th><th>pattern</th><th>group</th><th>verdict</th><th>loss</th><th>robustness</th>"
+            "<th>evaluations</th><th>failed criteria</th>" + "".join(f"<th>{_esc(k)}</th>" for k in params) + "</tr>")
+    rows = []
+    for p in res["patterns"]:
+        verdict = "<span class='passed'>passed</span>" if p["passed"] else "<span class='failed'>FAILED</span>"
+        failed = "<br>".join(_esc(f) for f in p["failed"]) or "-"
+        vals = "".join(f"<td>{_num(p['params'].get(k))}</td>" for k in params)
+        rows.append(f"<tr><td>{_esc(p['letter'])}</td><td>{_esc(p['name'])}</td><td>{_esc(p['group'])}</td>"
+                    f"<td>{verdict}</td><td>{_num(p['loss'])}</td><td>{_num(p.get('robustness'))}</td>"
+                    f"<td>{_num(p.get('evaluations'))}</td><td>{failed}</td>{vals}</tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _run_section(run_dir, res, k: int) -> str:
+    s = res["score"]
+    by_group = ", ".join(f"{g} {v['passed']}/{v['assessed']}" for g, v in s.get("by_group", {}).items())
+    out = [f"<h2 id='run{k}'>{_esc(res['model'])}: {s['passed']}/{s['assessed']} passed "
+           f"<small>({_esc(by_group)})</small></h2>",
+           f"<p>Run directory: <code>{_esc(run_dir)}</code></p>",
+           "<h3>Patterns: verdicts, failed criteria, parameters</h3>", _patterns_table(res)]
+    for g in plots.groups_of(run_dir):
+        out.append(f"<h3>{_esc(g)} patterns</h3>")
+        out.append(_img(plots.group_figure(run_dir, g), f"{res['model']} {g} voltage traces"))
+        out.append(_img(plots.isi_figure(run_dir, g), f"{res['model']} {g} inter-spike intervals"))
+    out.append("<h3>Search convergence</h3>")
+    out.append(_img(plots.convergence_figure(run_dir), f"{res['model']} convergence"))
+    out.append("<h3>Settings</h3>")
+    out.append(f"<pre>{html.escape(json.dumps(res['settings'], indent=1), quote=False)}</pre>")
+    out.append("<h3>Versions and timing</h3>")
+    extra = {"versions": res.get("versions"), "search": res.get("search"), "timing": res.get("timing")}
+    out.append(f"<pre>{html.escape(json.dumps(extra, indent=1), quote=False)}</pre>")
+    return "\n".join(out)
+
+
+def write_report(run_dirs, out_path) -> Path:
+    """Write a self-contained HTML report of ``run_dirs`` (one or several run directories) to
+    ``out_path``. Returns the path."""
+    if isinstance(run_dirs, str | os.PathLike):
+        run_dirs = [run_dirs]
+    run_dirs = [str(d) for d in run_dirs]
+    if not run_dirs:
+        raise ValueError("write_report: no run directory given")
+    resses = [plots.read(d) for d in run_dirs]
+    models = ", ".join(r["model"] for r in resses)
+    body = [f"<h1>jaxplaus report: {_esc(models)}</h1>",
+            f"<p>Generated {_esc(time.strftime('%Y-%m-%d %H:%M:%S'))} from "
+            + ", ".join(f"<a href='#run{k}'><code>{_esc(d)}</code></a>" for k, d in enumerate(run_dirs)) + ".</p>",
+            "<h2>Profile</h2>", _img(plots.profile_figure(run_dirs), "profile"), _profile_table(resses, run_dirs)]
+    for k, (d, r) in enumerate(zip(run_dirs, resses)):
+        body.append(_run_section(d, r, k))
+    doc = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+           f"<title>jaxplaus report: {_esc(models)}</title><style>{_CSS}</style></head>\n<body>\n"
+           + "\n".join(body) + "\n</body></html>\n")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(doc, encoding="utf-8")
+    return out
