@@ -429,6 +429,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError) as err:
         print(f"jaxplaus: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that stopped early (`| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ def _prepare(model, params, stimulus, state0, dtype):
 # ----------------------------------------------------------------------------- the kernel
 
 
-def _scan(model: Model, params, stimulus, state0, axes, carry_fn, unroll: int):
+def _scan(model: Model, params, stimulus, state0, axes, carry_fn):
     """The one simulation kernel, traced inside jit.
 
     Runs ``model.step`` over the samples of ``stimulus`` for a flat batch of ``B`` candidates.
@@ -265,7 +265,7 @@ def _scan(model: Model, params, stimulus, state0, axes, carry_fn, unroll: int):
 
 
 def _trace_kernel(model, params, stimulus, state0, axes):
-    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, lambda s, e: (e, (s.v, s.spike)), 1)
+    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, lambda s, e: (e, (s.v, s.spike)))
     (state, finite, _), (v, spikes) = jax.lax.scan(body, (state, finite, ()), xs)
     return v.T, spikes.T, finite, state
 
@@ -381,7 +381,7 @@ def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unr
         update = jax.vmap(reducer.update, in_axes=(-1, sample_axes), out_axes=-1)
         return update(extra, sample._replace(context=context)), None
 
-    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, carry_fn, 1)
+    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, carry_fn)
     dtype = stimulus.dtype
     batch = finite.shape[0]
     # The carry keeps the batch LAST: a vector-valued carry is then laid out [K, B], so each of

@@ -25,6 +25,12 @@ def test_registry_and_groups():
         patterns.get("tonic")
     with pytest.raises(ValueError, match="input gain must be positive"):
         patterns.get("tonic_spiking").stimulus(-1.0)
+    lif = models.get("lif")
+    for bad in (0.0, -1.0, np.array([0.1, np.nan])):
+        with pytest.raises(ValueError, match="input gain must be positive and finite"):
+            patterns.get("tonic_spiking").evaluate(lif, lif.defaults(), bad)
+        with pytest.raises(ValueError, match="input gain must be positive and finite"):
+            patterns.get("tonic_spiking").run(lif, lif.defaults(), bad)
 
 
 def test_gain_scales_the_protocol_only():

@@ -63,6 +63,15 @@ class Verdict(NamedTuple):
     controlled: bool = True
 
 
+def _check_gain(gain) -> None:
+    """A concrete input gain must be positive and finite (a traced one is the caller's business)."""
+    if isinstance(gain, jax.core.Tracer):
+        return
+    g = np.asarray(gain, dtype=float)
+    if not np.all(np.isfinite(g) & (g > 0)):
+        raise ValueError(f"input gain must be positive and finite, got {gain!r}")
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Pattern:
     """One firing pattern: its protocol, figure1.m reference, windows and criteria.
@@ -167,6 +176,7 @@ class Pattern:
         from jaxplaus._precision import precision
         from jaxplaus.simulate import simulate_summary
 
+        _check_gain(gain)
         spec = self.spec(warmup)
         gained = models.with_input_gain(models.get(model))
         with precision(dtype) as dt:
@@ -202,11 +212,11 @@ class Pattern:
         v2 = v.reshape((-1, v.shape[-1]))
         s2 = spikes.reshape((-1, v.shape[-1])).astype(bool)
 
+        from jaxplaus.simulate import Sample
+
         def one(vs, ss):
             def body(c, inp):
                 k, vk, sk = inp
-                from jaxplaus.simulate import Sample
-
                 return F.update(c, Sample(k, vk, vk, sk, None, spec), spec), None
 
             c, _ = jax.lax.scan(body, F.init(vs.dtype), (jnp.arange(vs.shape[0], dtype=jnp.int32), vs, ss))
@@ -263,6 +273,7 @@ class Pattern:
         from jaxplaus import models
         from jaxplaus.simulate import simulate
 
+        _check_gain(gain)
         gained = models.with_input_gain(models.get(model))
         params = dict(params, gain=gain)
         trace = simulate(gained, params, self.run_stimulus(warmup), state0, dtype=dtype)

@@ -71,7 +71,7 @@ class FeatureSpec(NamedTuple):
 
 
 class Window(NamedTuple):
-    """The running record of one window (scalars; counts are stored as floats)."""
+    """The running record of the windows: each field ``[N_WINDOWS]`` (counts are stored as floats)."""
 
     count: jax.Array
     first: jax.Array
