@@ -11,6 +11,11 @@ first function that needs them, which raises an ImportError saying
   (the same in a subprocess, with XLA's fused multiply-add off or on);
   (``norse_bridge.crosscheck`` is the function; everything public in the module is exported
   here, the module itself is ``sys.modules["norse_bridge.crosscheck"]``);
+- :mod:`norse_bridge.model`: :func:`norse_model` (any Norse feed-forward cell, described by a
+  :class:`NorseCell`, as a jaxplaus black-box model that ``jaxplaus.assess`` can assess; built-in
+  cells in :data:`CELLS`: ``lif``, ``lif_ex``, ``lif_refrac``, ``lsnn``);
+- :mod:`norse_bridge.validate`: :func:`norse_validator`, the ``assess(validators=[...])`` entry
+  that validates each winner in Norse (torch float64), and :func:`norse_run`;
 - :mod:`norse_bridge.cli`: the ``jaxplaus crosscheck`` command (``configure_parser``, ``run_cli``).
 
 Findings (numbers measured on this code) are in ``norse_bridge/README.md``.
@@ -47,8 +52,11 @@ from norse_bridge.mapping import (
     to_norse_parameters,
     to_norse_state,
 )
+from norse_bridge.model import CELLS, NorseCell, NorseModel, norse_model
+from norse_bridge.validate import NorseValidator, norse_run, norse_validator
 
 __all__ = [
+    "CELLS",
     "GAIN_RANGES",
     "INSTALL_HINT",
     "MODELS",
@@ -57,6 +65,9 @@ __all__ = [
     "PRESET_PATTERNS",
     "Candidates",
     "CrosscheckReport",
+    "NorseCell",
+    "NorseModel",
+    "NorseValidator",
     "Preset",
     "ProtocolTable",
     "SpikeMismatch",
@@ -71,6 +82,9 @@ __all__ = [
     "initial_state",
     "izhikevich_presets",
     "norse_layer",
+    "norse_model",
+    "norse_run",
+    "norse_validator",
     "random_gains",
     "random_parameters",
     "require",

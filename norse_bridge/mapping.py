@@ -111,8 +111,9 @@ def norse_step(model):
 # ----------------------------------------------------------------------------- parameters
 
 
-def complete_parameters(model, params: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-    """``params`` with missing entries set to the model defaults, every value a float32 array.
+def complete_parameters(model, params: Mapping[str, Any] | None, dtype=np.float32) -> dict[str, np.ndarray]:
+    """``params`` with missing entries set to the model defaults, every value a ``dtype`` array
+    (float32 unless asked; :mod:`norse_bridge.validate` uses float64).
 
     Unknown names are a ValueError. Values keep their shapes (scalars become 0-dim arrays).
     """
@@ -123,11 +124,14 @@ def complete_parameters(model, params: Mapping[str, Any] | None) -> dict[str, np
         if unknown:
             raise ValueError(f"Parameters for model {m.name!r}: unknown {unknown}; expected {list(full)}")
         full.update(params)
-    return {k: np.asarray(v, dtype=np.float32) for k, v in full.items()}
+    return {k: np.asarray(v, dtype=dtype) for k, v in full.items()}
 
 
-def to_norse_parameters(model, params: Mapping[str, Any] | None = None, *, python_floats: bool = False):
-    """jaxplaus parameters -> the Norse parameter object (float32 tensors, 0-dim or ``[N]``).
+def to_norse_parameters(
+    model, params: Mapping[str, Any] | None = None, *, python_floats: bool = False, dtype=np.float32
+):
+    """jaxplaus parameters -> the Norse parameter object (float32 tensors, 0-dim or ``[N]``;
+    ``dtype=np.float64`` gives float64 tensors).
 
     Args:
         model: ``"lif"``, ``"adex"``, ``"izhikevich"`` or the Model.
@@ -139,7 +143,7 @@ def to_norse_parameters(model, params: Mapping[str, Any] | None = None, *, pytho
     """
     torch, _ = require()
     spec = _spec(model)
-    p = complete_parameters(model, params)
+    p = complete_parameters(model, params, dtype)
     if python_floats:
         if spec.model != "izhikevich":
             raise ValueError("python_floats=True is only meaningful for izhikevich (LIFAdEx rejects floats)")
@@ -147,7 +151,7 @@ def to_norse_parameters(model, params: Mapping[str, Any] | None = None, *, pytho
             raise ValueError("python_floats=True needs scalar parameters")
         fields = {k: float(v) for k, v in p.items()}
     else:
-        fields = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in p.items()}
+        fields = {k: torch.from_numpy(np.array(v, dtype=dtype)) for k, v in p.items()}
     return getattr(_functional(spec), spec.parameters_class)(**fields)
 
 
@@ -169,27 +173,30 @@ def from_norse_parameters(model, norse_params) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- states
 
 
-def initial_state(model, params: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
-    """The jaxplaus initial state of ``params`` (what ``simulate`` starts from), float32 arrays."""
+def initial_state(model, params: Mapping[str, Any] | None = None, dtype=np.float32) -> dict[str, np.ndarray]:
+    """The jaxplaus initial state of ``params`` (what ``simulate`` starts from), ``dtype`` arrays."""
     import jax
     import jax.numpy as jnp
 
+    from jaxplaus._precision import precision
+
     m = jaxplaus_model(model)
-    p = complete_parameters(m, params)
+    p = complete_parameters(m, params, dtype)
     shape = np.broadcast_shapes(*(v.shape for v in p.values()))
-    flat = {k: jnp.asarray(np.broadcast_to(v, shape).reshape(-1)) for k, v in p.items()}
-    state = jax.vmap(m.initial_state)(flat)
-    return {k: np.asarray(v, dtype=np.float32).reshape(shape) for k, v in state.items()}
+    with precision(np.dtype(dtype).name):
+        flat = {k: jnp.asarray(np.broadcast_to(v, shape).reshape(-1)) for k, v in p.items()}
+        state = jax.vmap(m.initial_state)(flat)
+        return {k: np.asarray(v, dtype=dtype).reshape(shape) for k, v in state.items()}
 
 
-def to_norse_state(model, state: Mapping[str, Any]):
-    """A jaxplaus state dict -> the Norse feed-forward state (float32 tensors)."""
+def to_norse_state(model, state: Mapping[str, Any], dtype=np.float32):
+    """A jaxplaus state dict -> the Norse feed-forward state (float32 tensors, or ``dtype``'s)."""
     torch, _ = require()
     spec = _spec(model)
     missing = sorted(set(spec.state_names) - set(state))
     if missing:
         raise ValueError(f"State for model {spec.model!r}: missing {missing}; expected {list(spec.state_names)}")
-    fields = {k: torch.from_numpy(np.array(state[k], dtype=np.float32)) for k in spec.state_names}
+    fields = {k: torch.from_numpy(np.array(state[k], dtype=dtype)) for k in spec.state_names}
     return getattr(_functional(spec), spec.state_class)(**fields)
 
 
