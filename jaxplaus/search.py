@@ -61,13 +61,15 @@ class SearchSpace:
     """The free dimensions of a search and the map from the unit cube to physical values.
 
     Build one with :func:`search_space`. Free dimension ``i`` has name ``names[i]``, bounds
-    ``lo[i] < hi[i]`` and is searched on a log scale when ``log[i]``. Hashable, so it can be a
-    static argument of a compiled function.
+    ``lo[i] < hi[i]`` and is searched on a log scale when ``log[i]``, on the signed log scale
+    ``asinh(x / symlog[i])`` when ``symlog[i] > 0``, linearly otherwise. Hashable, so it can be
+    a static argument of a compiled function.
 
     Attributes:
         model: the model's name.
         names: the free dimensions, in the model's parameter order, then ``"gain"`` if searched.
         lo, hi, log: per free dimension.
+        symlog: per free dimension, the width of the signed log scale (0: none).
         fixed: ``(name, value)`` pairs of the pinned parameters (and gain, if pinned).
         order: every name :func:`to_physical` returns, in the model's order, then ``"gain"``.
     """
@@ -79,6 +81,11 @@ class SearchSpace:
     log: tuple[bool, ...]
     fixed: tuple[tuple[str, float], ...]
     order: tuple[str, ...]
+    symlog: tuple[float, ...] = ()
+
+    def __post_init__(self):
+        if not self.symlog:  # spaces built without it: no signed-log dimension
+            object.__setattr__(self, "symlog", (0.0,) * len(self.names))
 
     @property
     def num_dims(self) -> int:
@@ -148,7 +155,7 @@ def search_space(
             raise ValueError(f"fixed[{name!r}]: the value must be finite, got {v}")
         fixed_values[name] = v
 
-    names, lo, hi, log = [], [], [], []
+    names, lo, hi, log, symlog = [], [], [], [], []
     for name, p in params.items():
         if name in fixed_values:
             continue
@@ -157,12 +164,12 @@ def search_space(
             raise ValueError(
                 f"bounds[{name!r}]: {name!r} is searched on a log scale, so lo must be > 0; got (lo, hi) = ({a}, {b})"
             )
-        names.append(name), lo.append(a), hi.append(b), log.append(bool(p.log))
+        names.append(name), lo.append(a), hi.append(b), log.append(bool(p.log)), symlog.append(float(p.symlog))
     if gain is not None and GAIN not in fixed_values:
         a, b = _pair("gain", gain)
         if a <= 0:
             raise ValueError(f"gain: the gain is searched on a log scale, so lo must be > 0; got (lo, hi) = ({a}, {b})")
-        names.append(GAIN), lo.append(a), hi.append(b), log.append(True)
+        names.append(GAIN), lo.append(a), hi.append(b), log.append(True), symlog.append(0.0)
     if not names:
         raise ValueError(
             f"Nothing to search: every parameter of model {model.name!r} is fixed"
@@ -170,7 +177,7 @@ def search_space(
         )
     order = tuple(known) + ((GAIN,) if (gain is not None or GAIN in fixed_values) else ())
     fixed_items = tuple((n, fixed_values[n]) for n in order if n in fixed_values)
-    return SearchSpace(model.name, tuple(names), tuple(lo), tuple(hi), tuple(log), fixed_items, order)
+    return SearchSpace(model.name, tuple(names), tuple(lo), tuple(hi), tuple(log), fixed_items, order, tuple(symlog))
 
 
 def _float_dtype(x) -> np.dtype:
@@ -188,7 +195,8 @@ def to_physical(space: SearchSpace, z) -> dict[str, jax.Array]:
 
     Returns:
         ``name -> [...]`` array for every name of ``space.order``: free dimensions mapped as
-        ``lo + z (hi - lo)`` or, on a log scale, ``lo (hi / lo)^z``; fixed ones broadcast.
+        ``lo + z (hi - lo)``, on a log scale ``lo (hi / lo)^z``, on a signed log scale of width
+        ``w`` ``w sinh(asinh(lo / w) + z (asinh(hi / w) - asinh(lo / w)))``; fixed ones broadcast.
     """
     z = jnp.asarray(z)
     z = z.astype(_float_dtype(z))
@@ -198,15 +206,17 @@ def to_physical(space: SearchSpace, z) -> dict[str, jax.Array]:
     lo = jnp.asarray(space.lo, z.dtype)
     hi = jnp.asarray(space.hi, z.dtype)
     log = np.asarray(space.log)
+    width = np.asarray(space.symlog, np.float64)
     safe_lo, safe_hi = jnp.where(log, lo, 1.0), jnp.where(log, hi, 1.0)
     log_lo = jnp.log(safe_lo)
+    w = jnp.asarray(np.where(width > 0, width, 1.0), z.dtype)
+    s_lo, s_hi = jnp.arcsinh(lo / w), jnp.arcsinh(hi / w)
     x = jnp.where(log, jnp.exp(log_lo + z * (jnp.log(safe_hi) - log_lo)), lo + z * (hi - lo))
+    x = jnp.where(width > 0, w * jnp.sinh(s_lo + z * (s_hi - s_lo)), x)
     x = jnp.clip(x, lo, hi)  # exp(log(hi)) may round past hi
     free = {name: x[..., i] for i, name in enumerate(space.names)}
     fixed = dict(space.fixed)
-    return {
-        name: free[name] if name in free else jnp.full(z.shape[:-1], fixed[name], z.dtype) for name in space.order
-    }
+    return {name: free[name] if name in free else jnp.full(z.shape[:-1], fixed[name], z.dtype) for name in space.order}
 
 
 def to_unit(space: SearchSpace, params: Mapping[str, Any]) -> jax.Array:
@@ -229,10 +239,14 @@ def to_unit(space: SearchSpace, params: Mapping[str, Any]) -> jax.Array:
             f"{'unknown ' + str(unknown) if unknown else ''}; the free dimensions are {list(space.names)}"
         )
     cols = []
-    for name, lo, hi, log in zip(space.names, space.lo, space.hi, space.log):
+    for name, lo, hi, log, w in zip(space.names, space.lo, space.hi, space.log, space.symlog):
         v = jnp.asarray(params[name])
         v = v.astype(_float_dtype(v))
-        cols.append((jnp.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) if log else (v - lo) / (hi - lo))
+        if w > 0:
+            s_lo, s_hi = math.asinh(lo / w), math.asinh(hi / w)
+            cols.append((jnp.arcsinh(v / w) - s_lo) / (s_hi - s_lo))
+        else:
+            cols.append((jnp.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) if log else (v - lo) / (hi - lo))
     cols = jnp.broadcast_arrays(*cols)
     return jnp.stack(cols, axis=-1)
 
@@ -370,9 +384,7 @@ def _registry() -> dict[str, Strategy]:
             post_init=_xnes_post_init,
             doc="exponential natural ES; sigma0 = 0.3 (evosax's B update is elementwise: B stays diagonal)",
         ),
-        Strategy(
-            "open_es", _open_es, even_population=True, doc="OpenAI-ES, antithetic; Adam 0.05, std 0.3 -> 0.01"
-        ),
+        Strategy("open_es", _open_es, even_population=True, doc="OpenAI-ES, antithetic; Adam 0.05, std 0.3 -> 0.01"),
         Strategy(
             "pgpe",
             _pgpe,
@@ -635,7 +647,6 @@ def _initial_state(core: _Core, seed: int) -> SearchState:
 def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: bool) -> Callable:
     """The compiled ``(state, n) -> state`` running ``n`` generations."""
     space, alg, params, dtype = core.space, core.algorithm, core.params, core.dtype
-    tasks = jnp.arange(core.n_tasks, dtype=jnp.int32)
 
     def lane_step(lane: _Lane, task, g, frozen, keys, u):
         k_ask, k_tell, k_init = keys
@@ -678,16 +689,22 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
 
     lanes_of_task = jax.vmap(lane_step, in_axes=(0, None, None, 0, 0, 0))
     all_lanes = jax.vmap(lanes_of_task, in_axes=(0, 0, None, 0, 0, 0))
-    t, r = core.n_tasks, core.restarts
+    r = core.restarts
 
-    def run_lanes(lanes, g, frozen, key):
-        # the lanes' random numbers are drawn outside the vmap: unbatched threefry compiles faster
-        k_lanes, k_u = jax.random.split(key)
-        keys = jax.random.split(k_lanes, t * r * 3).reshape(t, r, 3, -1)
-        u = jax.random.uniform(k_u, (t, r, *_fresh_shape(core)), dtype)
+    def lane_randoms(key, task):
+        # each task's lanes draw from the generation key folded with the task's index, so a
+        # task's search does not depend on which other tasks share the batch
+        k_lanes, k_u = jax.random.split(jax.random.fold_in(key, task))
+        return jax.random.split(k_lanes, r * 3).reshape(r, 3, -1), jax.random.uniform(
+            k_u, (r, *_fresh_shape(core)), dtype
+        )
+
+    def run_lanes(lanes, tasks, g, frozen, key):
+        # the random numbers are drawn outside the lanes' vmap: unbatched threefry compiles faster
+        keys, u = jax.vmap(lane_randoms, in_axes=(None, 0))(key, tasks)
         return all_lanes(lanes, tasks, g, frozen, keys, u)
 
-    def generation(state: SearchState) -> SearchState:
+    def generation(state: SearchState, tasks) -> SearchState:
         g = state.generation
         key, k_gen = jax.random.split(state.key)
         lanes = _Lane(*state[: len(_Lane._fields)])
@@ -695,17 +712,58 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
             solved = jnp.any(state.best_loss <= 0, axis=1)  # [T]
             frozen = jnp.broadcast_to(solved[:, None], state.best_loss.shape)
             # when every task is solved, skip the generation altogether
-            lanes = lax.cond(jnp.all(solved), lambda ls: ls, lambda ls: run_lanes(ls, g, frozen, k_gen), lanes)
+            lanes = lax.cond(jnp.all(solved), lambda ls: ls, lambda ls: run_lanes(ls, tasks, g, frozen, k_gen), lanes)
         else:
-            lanes = run_lanes(lanes, g, jnp.zeros(state.best_loss.shape, bool), k_gen)
+            lanes = run_lanes(lanes, tasks, g, jnp.zeros(state.best_loss.shape, bool), k_gen)
         history = lax.dynamic_update_index_in_dim(state.history, lanes.best_loss, g, axis=2)
         return SearchState(*lanes, history=history, key=key, generation=g + 1)
 
-    def advance(state, n):
+    def advance(state, tasks, n):
         # a while loop with a traced trip count: chunks of any length share one compiled program
-        return lax.fori_loop(0, n, lambda _, s: generation(s), state)
+        # (one per number of tasks in the batch: see _batch_tasks)
+        return lax.fori_loop(0, n, lambda _, s: generation(s, tasks), state)
 
     return jax.jit(advance)
+
+
+def _batch_tasks(state: SearchState, stop_at_zero: bool) -> np.ndarray:
+    """The tasks the next chunk simulates: all of them, or with ``stop_at_zero`` the unsolved ones.
+
+    A solved task's lanes are frozen, so simulating them would be pure waste. The batch is padded
+    up to a power of two (and capped at the number of tasks) with solved tasks, which stay frozen,
+    so at most ``log2(T) + 2`` batch shapes are ever compiled. Returns sorted int32 task indices.
+    """
+    n_tasks = state.best_loss.shape[0]
+    if not stop_at_zero:
+        return np.arange(n_tasks, dtype=np.int32)
+    solved = np.any(np.asarray(state.best_loss) <= 0, axis=1)
+    open_tasks = np.flatnonzero(~solved)
+    size = min(n_tasks, 1 << max(len(open_tasks) - 1, 0).bit_length())
+    padding = np.flatnonzero(solved)[: size - len(open_tasks)]
+    return np.sort(np.concatenate([open_tasks, padding])).astype(np.int32)
+
+
+def _advance_tasks(advance, state: SearchState, tasks: np.ndarray, n: int) -> SearchState:
+    """Run ``n`` generations of the tasks ``tasks`` only; the others keep their state.
+
+    Leaves with a leading task axis are gathered, advanced and scattered back; the tasks left
+    out are all solved and frozen, and their history records their (unchanging) best loss.
+    """
+    n_tasks = state.best_loss.shape[0]
+    full = len(tasks) == n_tasks
+    index = jnp.asarray(tasks)
+    per_task = SearchState(*state[:-2], key=None, generation=None)
+    sub = jax.tree.map(lambda x: x if full else x[index], per_task)
+    sub = sub._replace(key=state.key, generation=state.generation)
+    g0 = int(state.generation)
+    out = advance(sub, index, jnp.asarray(n, jnp.int32))
+    if full:
+        return out
+    merged = jax.tree.map(lambda x, y: x.at[index].set(y), per_task, SearchState(*out[:-2], key=None, generation=None))
+    steps = jnp.arange(merged.history.shape[2])
+    written = (steps >= g0) & (steps < g0 + n)
+    history = jnp.where(written, merged.best_loss[..., None], state.history).at[index].set(out.history)
+    return merged._replace(history=history, key=out.key, generation=out.generation)
 
 
 # ============================================================================ running a search
@@ -846,7 +904,11 @@ def run_search(
 
     With ``stop_at_zero``, once any lane of a task reaches loss <= 0 (the caller's loss is
     exactly 0 when a target is met), all lanes of that task are frozen (no more evaluations);
-    when every task is solved, the remaining generations are skipped.
+    from the next chunk on, the solved tasks are left out of the simulated batch (so the hard
+    tasks of a search run faster once the easy ones are solved), and when every task is solved,
+    the remaining generations are skipped. Each task draws its own random numbers (the
+    generation's key folded with the task's index), so which tasks share a batch never changes
+    a task's search.
 
     Args:
         objective: ``(params, task) -> loss [pop]``, pure JAX, minimised. ``params`` maps each
@@ -906,7 +968,7 @@ def run_search(
         advance = _advance(core, objective, x_tol, patience, bool(stop_at_zero))
         while done < generations:
             n = min(chunk, generations - done)
-            state = advance(state, jnp.asarray(n, jnp.int32))
+            state = _advance_tasks(advance, state, _batch_tasks(state, bool(stop_at_zero)), n)
             done += n
             if on_chunk is not None:
                 on_chunk(state, done)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jaxplaus import search as S
+from jaxplaus.models.base import Parameter
 
 # lif: tau_syn_inv, tau_mem_inv (log), v_leak, v_th (linear), v_reset fixed; plus the gain (log)
 SPACE = S.search_space("lif", bounds={"v_th": (0.5, 2.0)}, fixed={"v_reset": 0.0}, gain=(1e-2, 1e2))
@@ -84,6 +85,31 @@ def test_to_unit_inverts_to_physical():
         S.to_unit(SPACE, dict(phys, tau=1.0))
     with pytest.raises(ValueError, match=r"shape \[\.\.\., 5\]"):
         S.to_physical(SPACE, np.zeros(3))
+
+
+def test_signed_log_scale():
+    """izhikevich2004's ``a`` is searched on asinh(a / 0.01): both signs get a fair share."""
+    space = S.search_space("izhikevich2004", fixed={"b": 0.2}, gain=None)
+    i = space.names.index("a")
+    w, (lo, hi) = space.symlog[i], space.bounds()["a"]
+    assert w == 0.01 and lo < 0 < hi and sum(space.symlog) == w  # the other dimensions keep their scale
+    z = np.full((101, space.num_dims), 0.5)
+    z[:, i] = np.linspace(0, 1, 101)
+    a = np.asarray(S.to_physical(space, z)["a"], np.float64)
+    np.testing.assert_allclose(a[[0, -1]], [lo, hi], rtol=1e-6)
+    assert np.all(np.diff(a) > 0)
+    # independent reference: the asinh map written out in numpy
+    np.testing.assert_allclose(
+        a, w * np.sinh(np.arcsinh(lo / w) + z[:, i] * (np.arcsinh(hi / w) - np.arcsinh(lo / w))), rtol=1e-5, atol=1e-8
+    )
+    share_negative = np.mean(a < 0)
+    assert 0.25 < share_negative < 0.4  # a linear scale would give 4%
+    back = np.asarray(S.to_unit(space, S.to_physical(space, z)))
+    np.testing.assert_allclose(back, np.clip(z, 0, 1), atol=1e-6)
+    with pytest.raises(ValueError, match="symlog must be a finite width >= 0"):
+        Parameter(0.0, -1.0, 1.0, symlog=-1.0)
+    with pytest.raises(ValueError, match="not combined with log"):
+        Parameter(1.0, 0.1, 1.0, log=True, symlog=0.1)
 
 
 @pytest.mark.parametrize(
@@ -162,8 +188,10 @@ def test_bad_run_arguments(kwargs, error, match):
 # ----------------------------------------------------------------------------- every strategy makes progress
 
 # How far below the best of the first (random) generation each strategy must get in 60 generations
-# (the gradient-following open_es and pgpe, and random search, are slow on this budget).
-FACTOR = {"random_search": 0.8, "open_es": 0.5, "pgpe": 0.5}
+# (the gradient-following open_es and pgpe, and random search, are slow on this budget; PSO's
+# swarm now and then settles early: over seeds 0-5 its worst task ended at 0.07-0.23 of the first
+# generation's best, the others below 0.002).
+FACTOR = {"random_search": 0.8, "open_es": 0.5, "pgpe": 0.5, "pso": 0.3}
 
 
 @pytest.mark.parametrize("name", ALL + ("lm_ma_es",))
@@ -193,16 +221,39 @@ def test_each_strategy_decreases_a_shifted_sphere(name):
 
 @pytest.mark.parametrize("name", ["cma_es", "pso"])
 def test_nan_region_and_early_stop(name):
-    r = S.run_search(hostile, SPACE, name, population_size=16, generations=150, restarts=2, n_tasks=2)
+    # 300 generations: PSO now and then needs an in-place restart to get there (seed 0 does)
+    generations = 300
+    r = S.run_search(hostile, SPACE, name, population_size=16, generations=generations, restarts=2, n_tasks=2)
     assert _no_nan(r.state) and not np.isnan(r.history).any()
     # task 0 has a zero-loss region: reached, recorded, and its lanes then stop spending
     assert r.best_loss[0] == 0.0 and r.task_zero_evaluations[0] > 0
     assert r.task_zero_evaluations[0] == 2 * 16 * (r.zero_evaluations[0][r.zero_evaluations[0] > 0].min() // 16)
-    assert np.all(r.evaluations[0] == r.task_zero_evaluations[0] // 2) and np.all(r.evaluations[0] < 16 * 150)
+    assert np.all(r.evaluations[0] == r.task_zero_evaluations[0] // 2) and np.all(r.evaluations[0] < 16 * generations)
     # task 1 never reaches zero: it runs to the end, and its best avoids the NaN and inf regions
     assert r.task_zero_evaluations[1] == -1 and np.all(r.zero_evaluations[1] == -1)
-    np.testing.assert_array_equal(r.evaluations[1], 16 * 150)
+    np.testing.assert_array_equal(r.evaluations[1], 16 * generations)
     assert 1.0 <= r.best_loss[1] < 1.01 and r.best_z[1, 0] <= 0.9 and r.best_z[1, 1] >= 0.1
+
+
+def test_solved_tasks_leave_the_batch_without_changing_any_result():
+    """In chunks, solved tasks are dropped from the simulated batch (padded to a power of two);
+    the outcome equals one chunk in which they stay in the batch, frozen."""
+
+    def mixed(params, task):  # tasks 0, 2, 3, 4: zero regions; tasks 1, 5: never zero
+        return hostile(params, jnp.where((task == 1) | (task == 5), 1, 0))
+
+    seen = []
+
+    def record(state, done):
+        seen.append(np.asarray(S._batch_tasks(state, True)))
+
+    kw = dict(population_size=16, generations=120, restarts=2, n_tasks=6)
+    whole = S.run_search(mixed, SPACE, "cma_es", **kw)
+    chunked = S.run_search(mixed, SPACE, "cma_es", chunk=10, on_chunk=record, **kw)
+    assert set(np.flatnonzero(whole.best_loss == 0)) == {0, 2, 3, 4}
+    assert any(len(b) < 6 for b in seen) and all(len(b) in (1, 2, 4, 6) and {1, 5} <= set(b) for b in seen)
+    for name in ("best_loss", "best_z", "lane_best_z", "evaluations", "zero_evaluations", "restarts_done", "history"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
 
 
 LONG = dict(population_size=8, generations=1100, restarts=2, n_tasks=2, stop_at_zero=False)
