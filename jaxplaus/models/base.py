@@ -36,6 +36,10 @@ class Parameter:
         lo, hi: search bounds, ``lo < hi``. The default need not lie inside them.
         log: search on a log scale (then ``0 < lo``); right for rates and time constants.
         doc: what the parameter means, with units.
+        symlog: when ``> 0``, search on the signed log scale ``asinh(value / symlog)``: linear
+            within about ``+-symlog`` of 0, logarithmic beyond, on both sides. Right for a rate
+            whose sign may flip (Izhikevich's ``a``): every decade of either sign gets a fair
+            share of the search, where a linear scale would leave the small values a sliver.
     """
 
     default: float
@@ -43,12 +47,15 @@ class Parameter:
     hi: float
     log: bool = False
     doc: str = ""
+    symlog: float = 0.0
 
     def __post_init__(self):
         if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or not self.lo < self.hi:
             raise ValueError(f"Parameter bounds must be finite with lo < hi, got lo={self.lo}, hi={self.hi}")
         if self.log and self.lo <= 0:
             raise ValueError(f"A log-scale parameter needs lo > 0, got lo={self.lo}")
+        if not (math.isfinite(self.symlog) and self.symlog >= 0) or (self.log and self.symlog):
+            raise ValueError(f"symlog must be a finite width >= 0, and not combined with log; got symlog={self.symlog}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

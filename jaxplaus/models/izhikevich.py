@@ -43,12 +43,13 @@ def step(params, state, x):
 izhikevich = Model(
     name="izhikevich",
     parameters={
-        "a": Parameter(0.02, -0.05, 0.3, doc="recovery rate (1/ms)"),
-        "b": Parameter(0.2, -1.2, 1.2, doc="recovery sensitivity to v"),
+        # as izhikevich2004: a on a signed log scale; b and mn wide enough for accommodation
+        "a": Parameter(0.02, -0.05, 0.3, symlog=0.01, doc="recovery rate (1/ms)"),
+        "b": Parameter(0.2, -1.2, 3.0, doc="recovery sensitivity to v"),
         "c": Parameter(-65.0, -75.0, -40.0, doc="voltage reset (mV)"),
         "d": Parameter(6.0, -25.0, 10.0, doc="recovery reset increment"),
         "sq": Parameter(0.04, 0.02, 0.06, doc="quadratic coefficient (1/mV/ms)"),
-        "mn": Parameter(5.0, 3.5, 6.0, doc="linear coefficient (1/ms)"),
+        "mn": Parameter(5.0, 3.5, 8.0, doc="linear coefficient (1/ms)"),
         "bias": Parameter(140.0, 90.0, 160.0, doc="constant drive (mV/ms)"),
         "v_th": Parameter(30.0, 20.0, 40.0, doc="spike cut-off (mV)"),
         "tau_inv": Parameter(250.0, 50.0, 500.0, log=True, doc="step scale: tau_inv*dt is the step in ms (<= 0.5 ms as in figure1.m)"),

@@ -53,11 +53,13 @@ def make(accommodation: bool = False) -> Model:
     return Model(
         name="izhikevich2004" if not accommodation else "izhikevich2004_accommodation",
         parameters={
-            "a": Parameter(0.02, -0.05, 1.2, doc="recovery rate (1/ms)"),
-            "b": Parameter(0.2, -1.2, 1.2, doc="recovery sensitivity to V"),
+            # a and b reach the signs and sizes of figure1.m's panels (a < 0 in S and T);
+            # accommodation in this u' form needs b ~ 2-3 with mn - b ~ 5.5 (measured)
+            "a": Parameter(0.02, -0.05, 1.2, symlog=0.01, doc="recovery rate (1/ms)"),
+            "b": Parameter(0.2, -1.2, 3.0, doc="recovery sensitivity to V"),
             "c": Parameter(-65.0, -75.0, -40.0, doc="voltage reset (mV)"),
             "d": Parameter(6.0, -25.0, 10.0, doc="recovery reset increment"),
-            "mn": Parameter(5.0, 3.5, 6.0, doc="linear coefficient (1/ms); 4.1 in panels G, L"),
+            "mn": Parameter(5.0, 3.5, 8.0, doc="linear coefficient (1/ms); 4.1 in panels G, L"),
             "bias": Parameter(140.0, 90.0, 160.0, doc="constant drive (mV/ms); 108 in panels G, L"),
             # figure1.m's steps lie in 0.1..0.5 ms; larger Euler steps make the map chaotic, and a
             # search then finds "solutions" that vanish under 1e-15 perturbations
