@@ -197,13 +197,11 @@ class NorseCell:
 
 
 class _Host:
-    """The callback of one cell: one Norse step on the whole batch.
+    """The callback of one cell: one Norse step on the whole batch (see :meth:`__call__`).
 
-    The Norse objects (step, parameter class, state classes) are resolved once, on the first
-    call. ``arrays`` = the parameters (in ``cell.parameters`` order), the state leaves
-    (``fields`` order), then the input; all of one float dtype, each of shape ``[...]`` or with
-    1s where unbatched (``vmap_method="expand_dims"``). Returns ``(*state leaves, v, spike)`` of
-    the broadcast batch shape (``spike`` bool).
+    The Norse objects (step, parameter class, state classes) are resolved, and the cell tried
+    once on its defaults (:meth:`check`), when the JAX step is first traced: a cell that does not
+    fit fails there with a Python error naming the cell, not inside XLA.
     """
 
     def __init__(self, cell: NorseCell, fields: tuple[str, ...]):
@@ -219,6 +217,48 @@ class _Host:
         self.build = _state_builder(cell.norse_state_type())
         self.get = [_getter(f) for f in self.fields] + [_getter(cell.voltage)]
         self._ready = True
+
+    @functools.cached_property
+    def checked(self) -> bool:
+        """One Norse step of the cell's defaults (torch float32, a batch of 2), or an error naming
+        what does not fit: the parameter factory, the state builder, the step's ``(z, state)``."""
+        if not self._ready:
+            self._prepare()
+        torch, cell = self.torch, self.cell
+        where = f"Norse cell {cell.name!r}"
+        defaults = {k: float(p.default) for k, p in cell.parameters.items()}
+        try:
+            params = self.make({k: torch.full((2,), v) for k, v in defaults.items()})
+        except Exception as err:
+            raise TypeError(f"{where}: make_parameters failed on {{name: tensor}} of {list(defaults)}: {err}") from err
+        s0 = cell.initial_state(defaults)
+        state = self.build([torch.full((2,), float(s0[f])) for f in self.fields])
+        try:
+            with torch.no_grad():
+                out = self.step(torch.zeros(2), state, params, cell.dt)
+        except Exception as err:
+            raise TypeError(f"{where}: its Norse step failed on the default parameters: {err}") from err
+        if not (isinstance(out, tuple) and len(out) == 2):
+            what = (
+                f"a {type(out).__name__} of length {len(out)}" if isinstance(out, tuple | list) else type(out).__name__
+            )
+            raise TypeError(f"{where}: the Norse step must return (z, state), got {what}")
+        z, new = out
+        if not isinstance(new, self.build.state_type):
+            raise TypeError(
+                f"{where}: the Norse step returned a state of type {type(new).__name__}, expected "
+                f"{self.build.state_type.__name__} (state_type)"
+            )
+        for path, get in zip((*self.fields, cell.voltage), self.get, strict=True):
+            try:
+                leaf = get(new)
+            except AttributeError:
+                raise TypeError(f"{where}: the Norse state has no field {path!r}") from None
+            if not (torch.is_tensor(leaf) and leaf.shape in ((), (2,))):
+                raise TypeError(f"{where}: state field {path!r} must be a tensor of the batch's shape, got {leaf!r}")
+        if not (torch.is_tensor(z) and z.shape == (2,)):
+            raise TypeError(f"{where}: the Norse step's spikes z must be a tensor of the batch's shape, got {z!r}")
+        return True
 
     def __call__(self, packed):
         """``packed [..., P + S + 1]`` (the parameters, the state leaves, the input) ->
@@ -274,6 +314,7 @@ def _state_builder(state_type) -> Callable:
             k += n
         return state_type(*fields)
 
+    build.state_type = state_type
     return build
 
 
@@ -294,6 +335,8 @@ def _make_step(cell: NorseCell):
 
     def step(params, state, x):
         fs = fields()
+        host = _host(fs)
+        _ = host.checked  # raises, at trace time, if the cell does not fit
         if set(state) != set(fs):
             raise ValueError(
                 f"model {PREFIX + cell.name!r}: the state has entries {sorted(state)}, but the Norse state "
@@ -312,7 +355,7 @@ def _make_step(cell: NorseCell):
         if wide:
             packed = jax.lax.bitcast_convert_type(packed, jnp.uint32)  # [P + S + 1, 2]
         out_type = jax.ShapeDtypeStruct((len(fs) + 2, 2) if wide else (len(fs) + 2,), jnp.uint32 if wide else dtype)
-        out = jax.pure_callback(_host(fs), out_type, packed, vmap_method="expand_dims")
+        out = jax.pure_callback(host, out_type, packed, vmap_method="expand_dims")
         if wide:
             out = jax.lax.bitcast_convert_type(out, jnp.float64)
         return {f: out[j] for j, f in enumerate(fs)}, out[-2], out[-1] != 0
