@@ -71,6 +71,9 @@ def test_summary_path_equals_counts_from_traces(name):
     counts = np.asarray(tr.spikes.sum(-1))
     robust = counts == np.asarray(jp.simulate(model, params, x, dtype="float64").spikes.sum(-1))
     robust &= counts == np.asarray(jp.simulate_summary(model, params, x, spike_count_reducer(), dtype="float64").values)
+    # ... and where moving every parameter by 1e-6 (relative) does not move a spike either
+    nudged = {k: np.asarray(v, np.float64) * (1 + 1e-6) for k, v in params.items()}
+    robust &= counts == np.asarray(jp.simulate(model, nudged, x, dtype="float64").spikes.sum(-1))
     assert robust.mean() > 0.8
     for unroll in (1, 8):
         s = jp.simulate_summary(model, params, x, spike_count_reducer(), unroll=unroll)

@@ -194,8 +194,11 @@ class Pattern:
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:
         """``[...]`` loss of candidates (see :meth:`features` for the arguments)."""
+        from jaxplaus._precision import precision
+
         f, finite = self.features(model, params, gain, **kwargs)
-        return self.loss(f, finite)
+        with precision(kwargs.get("dtype", "float32")):  # a float64 loss stays float64
+            return self.loss(f, finite)
 
     def features_of_trace(self, v, spikes, warmup: int = 0) -> F.Features:
         """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the same reducer, run

@@ -131,6 +131,54 @@ def ratio_measure(text: str, name: str, value: Measure, sense: str, target: floa
     return Criterion(name=name, text=text, value=value, sense=sense, target=target, scale=scale)
 
 
+def burst_count(window: int, sense: str, n: int) -> Criterion:
+    """The number of bursts in a window compared with ``n``."""
+    return count_measure("{value:g} bursts", "bursts", lambda f: f.n_bursts[..., window], sense, n)
+
+
+def _toward_gap(interval):
+    """Graded credit ``gap / interval`` for a spike interval that is too long to join a burst."""
+
+    def approach(f):
+        isi = interval(f)
+        return jnp.where(isi > 0, f.burst_gap / jnp.maximum(isi, 1e-9), 0.0)
+
+    return approach
+
+
+def first_burst_size(window: int, n: int = 2) -> Criterion:
+    """At least ``n`` spikes in the window's first burst.
+
+    While missed, graded credit for a first interval approaching the burst gap (``gap / first
+    interval``, < 1 when the first two spikes are too far apart to form a burst): single spikes
+    drawing closer score better than far-apart ones.
+    """
+    return Criterion(
+        name="first_burst_size",
+        text="{value:g} spikes in the first burst",
+        value=lambda f: f.first_burst[..., window],
+        sense=">=",
+        target=float(n),
+        approach=_toward_gap(lambda f: f.isi_first[..., window]),
+    )
+
+
+def later_burst_size(window: int, n: int = 2) -> Criterion:
+    """At least ``n`` spikes in every later burst of the window (0 when there is none).
+
+    While missed, graded credit for the window's last interval approaching the burst gap (a
+    train often ends on the burst that is too small).
+    """
+    return Criterion(
+        name="later_burst_size",
+        text="{value:g} spikes in the smallest later burst",
+        value=lambda f: f.rest_burst_min[..., window],
+        sense=">=",
+        target=float(n),
+        approach=_toward_gap(lambda f: f.isi_last[..., window]),
+    )
+
+
 def safe_ratio(a, b):
     """``a / b`` with ``b`` kept away from 0 (for ratios of intervals or voltage swings)."""
     return a / jnp.maximum(b, 1e-9)

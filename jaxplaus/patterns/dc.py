@@ -15,7 +15,8 @@ Thresholds (ms on the reference grid; docs/patterns.md gives the reasons):
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
-from jaxplaus.patterns.criteria import count_measure, quiet, ratio_measure, safe_ratio, spike_count, time_measure
+from jaxplaus.patterns.criteria import burst_count, count_measure, first_burst_size, later_burst_size, quiet
+from jaxplaus.patterns.criteria import ratio_measure, safe_ratio, spike_count, time_measure
 from jaxplaus.patterns.protocol import Protocol, Reference, exact
 
 PRE, ON = 0, 1
@@ -55,16 +56,6 @@ def first_spike_within(ms, window=ON):
     )
 
 
-def bursts(sense, n, window=ON):
-    return count_measure("{value:g} bursts", "bursts", lambda f: f.n_bursts[..., window], sense, n)
-
-
-def first_burst_size(n=2, window=ON):
-    return count_measure(
-        "{value:g} spikes in the first burst", "first_burst_size", lambda f: f.first_burst[..., window], ">=", n
-    )
-
-
 PATTERNS = (
     Pattern(
         "tonic_spiking", "A", "DC",
@@ -100,12 +91,9 @@ PATTERNS = (
         windows=windows(22),
         criteria=(
             quiet(PRE, "before onset"),
-            bursts(">=", 3),
-            first_burst_size(2),
-            count_measure(
-                "{value:g} spikes in the smallest later burst", "later_burst_size",
-                lambda f: f.rest_burst_min[..., ON], ">=", 2,
-            ),
+            burst_count(ON, ">=", 3),
+            first_burst_size(ON, 2),
+            later_burst_size(ON, 2),
             sustained(ON, by="isi_max"),
         ),
     ),
@@ -118,8 +106,8 @@ PATTERNS = (
         criteria=(
             quiet(PRE, "before onset"),
             spike_count(ON, "after onset", ">=", 2),
-            bursts("==", 1),
-            first_burst_size(2),
+            burst_count(ON, "==", 1),
+            first_burst_size(ON, 2),
             first_spike_within(50.0),
             time_measure(  # the burst stops: a long silence to the end
                 "{value:g} ms of silence after the burst", "stops",
@@ -134,8 +122,8 @@ PATTERNS = (
         windows=windows(16),
         criteria=(
             quiet(PRE, "before onset"),
-            first_burst_size(2),
-            bursts(">=", 3),
+            first_burst_size(ON, 2),
+            burst_count(ON, ">=", 3),
             count_measure(
                 "{value:g} spikes in the largest later burst", "later_single_spikes",
                 lambda f: f.rest_burst_max[..., ON], "<=", 1,

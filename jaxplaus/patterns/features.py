@@ -145,6 +145,7 @@ class Features(NamedTuple):
     n_turns: jax.Array
     first_swing: jax.Array
     last_swing: jax.Array
+    burst_gap: jax.Array  # ms: a longer inter-spike interval separates bursts
 
 
 def init(dtype) -> Record:
@@ -284,6 +285,7 @@ def finish(r: Record, spec: FeatureSpec) -> Features:
         n_turns=r.post.n_turns,
         first_swing=r.post.first_swing,
         last_swing=r.post.last_swing,
+        burst_gap=jnp.broadcast_to(jnp.asarray(spec.gap).astype(dtype) * tau, r.rest_spikes.shape),
     )
 
 

@@ -14,7 +14,7 @@ input returns (window 2). Bursts: a gap longer than 10 ms starts a new one.
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
-from jaxplaus.patterns.criteria import count_measure, quiet, spike_count
+from jaxplaus.patterns.criteria import burst_count, count_measure, first_burst_size, later_burst_size, quiet, spike_count
 from jaxplaus.patterns.protocol import Protocol, Reference, in_open
 
 BEFORE, AFTER = 0, 1
@@ -27,16 +27,6 @@ def _inhibitory_pulse(t):
 
 def _lowered_baseline(t):
     return 80.0 if (t < 50 or t > 250) else 75.0
-
-
-def burst_count(window, sense, n):
-    return count_measure("{value:g} bursts", "bursts", lambda f: f.n_bursts[..., window], sense, n)
-
-
-def first_burst_size(window, n=2):
-    return count_measure(
-        "{value:g} spikes in the first burst", "first_burst_size", lambda f: f.first_burst[..., window], ">=", n
-    )
 
 
 PATTERNS = (
@@ -87,10 +77,7 @@ PATTERNS = (
             quiet(HIGH, "at the high baseline"),
             burst_count(LOWERED, ">=", 2),
             first_burst_size(LOWERED, 2),
-            count_measure(
-                "{value:g} spikes in the smallest later burst", "later_burst_size",
-                lambda f: f.rest_burst_min[..., LOWERED], ">=", 2,
-            ),
+            later_burst_size(LOWERED, 2),
             quiet(RETURNED, "after the input returns"),
         ),
     ),
