@@ -13,7 +13,10 @@ some setting of the model's parameters and of an input gain reproduces it:
    <jaxplaus.patterns.base.Pattern.check>`: full traces, the control run, every criterion). If
    it fails there although its search loss was 0, the next restart lane's best with search loss
    0 is tried (lanes in order of their loss). **A pattern passes only if this float64
-   validation passes**; a failed pattern reports its failed criteria in words.
+   validation passes**; a failed pattern reports its failed criteria in words. Optional extra
+   ``validators`` (:class:`Validator`; e.g. ``norse_bridge.norse_validator()``, the winner
+   re-simulated in Norse) judge the chosen point as well, and the pattern then passes only if
+   every one of them passes too; each verdict is kept per pattern.
 
    **Chaos and jitter.** The search stops at the first point with loss 0. Where the dynamics
    are chaotic (for izhikevich2004: large steps ``tau`` with negative ``b``), a loss of 0 can
@@ -53,6 +56,13 @@ default population of 16, as all shipped models have), seed 0, float64 search wi
 1e-4. On the 2-core CPU this was developed on, the default assessment takes about 95 seconds
 (compilation included) and passes 16 of 20 patterns.
 
+**Shared restarts** (``share``, off by default): a restart lane may start at another
+pattern's solution instead of a uniformly random point (:func:`jaxplaus.search.run_search`).
+It helps where patterns share a mechanism (tested on a synthetic pair); on izhikevich2004 it
+did not move the profile (16/20 with ``share=0.5`` against 17/20 without at the default budget,
+18/20 both at 51,200 with 8 lanes; inhibition-induced bursting stays out of reach even when
+every restart starts at the inhibition-induced spiking solution), so it is an option.
+
 **Gain**: protocol currents are in Izhikevich's units (up to 80). The gain is searched on a log
 scale within per-model default bounds (:data:`GAIN_BOUNDS`; unlisted models get
 :data:`FALLBACK_GAIN_BOUNDS`); pass ``gain=(lo, hi)`` to override, or ``fixed={"gain": 1.0}``.
@@ -69,7 +79,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -88,6 +98,7 @@ DEFAULT_CHUNK = 20  # generations per compiled call: progress and a checkpoint a
 DEFAULT_ROBUSTNESS_N = 32
 DEFAULT_ROBUSTNESS_DELTA = 0.01
 DEFAULT_JITTER = 1e-4  # relative move of the two jittered copies of each candidate in the search
+DEFAULT_SHARE = 0.0  # probability that a lane restart starts at another pattern's solution (off: see assess)
 SEARCH_DTYPE = "float64"  # default precision of the search (see the module docstring)
 VALIDATION_DTYPE = "float64"
 
@@ -111,9 +122,12 @@ PERTURBATION = (
 
 
 def default_gain_bounds(model) -> tuple[float, float]:
-    """The default ``(lo, hi)`` of the input gain for ``model`` (a name or a Model)."""
-    name = _models.get(model).name
-    return GAIN_BOUNDS.get(name, FALLBACK_GAIN_BOUNDS)
+    """The default ``(lo, hi)`` of the input gain for ``model`` (a name or a Model): its entry in
+    :data:`GAIN_BOUNDS`, else the model's own ``gain_bounds`` attribute if it has one (e.g. a
+    ``norse_bridge.NorseModel``), else :data:`FALLBACK_GAIN_BOUNDS`."""
+    model = _models.get(model)
+    own = getattr(model, "gain_bounds", None)
+    return GAIN_BOUNDS.get(model.name, tuple(own) if own is not None else FALLBACK_GAIN_BOUNDS)
 
 
 def versions() -> dict[str, str]:
@@ -155,6 +169,73 @@ class Progress(NamedTuple):
     elapsed_s: float
 
 
+class Validator(Protocol):
+    """An extra validation of each pattern's winner (``assess(..., validators=[...])``), for
+    example ``norse_bridge.norse_validator()``: the winner simulated again by another engine.
+
+    Attributes:
+        name: a short identifier, the key in :attr:`PatternResult.validations` and in the
+            settings (unique; not ``"float64"``, the built-in validation).
+
+    ``validator(model, pattern, params, gain, *, warmup) -> Verdict`` judges ONE candidate:
+    ``params`` the model's parameters (Python floats), ``gain`` its input gain, on ``pattern``'s
+    protocol after ``warmup`` samples and on its control run; it returns a
+    :class:`~jaxplaus.patterns.base.Verdict` (e.g. from :meth:`Pattern.validate
+    <jaxplaus.patterns.base.Pattern.validate>` of its own traces). An optional
+    ``check(model)`` raises a ValueError when the model cannot be validated this way; it is
+    called before anything runs or is written.
+    """
+
+    name: str
+
+    def __call__(self, model, pattern, params: dict[str, float], gain: float, *, warmup: int): ...
+
+
+def _check_validators(validators, model) -> tuple:
+    """``validators`` as a tuple, each checked (name, callable, ``check(model)``)."""
+    if validators is None:
+        return ()
+    if not isinstance(validators, list | tuple):
+        raise TypeError(f"validators must be a list of validators, got {type(validators).__name__}")
+    names = []
+    for v in validators:
+        name = getattr(v, "name", None)
+        if not callable(v) or not isinstance(name, str) or not name.isidentifier() or name == "float64":
+            raise TypeError(
+                f"each validator must be callable (model, pattern, params, gain, *, warmup) -> Verdict with a "
+                f"'name' identifier other than 'float64'; got {v!r} (name {name!r})"
+            )
+        if name in names:
+            raise ValueError(f"validators: {name!r} given more than once")
+        names.append(name)
+        check = getattr(v, "check", None)
+        if callable(check):
+            check(model)
+    return tuple(validators)
+
+
+def _run_validators(validators: tuple, p: _Plan, pattern, params: Mapping[str, float]) -> dict[str, dict]:
+    """Each extra validator's verdict on one pattern's chosen point (a validator that raises fails)."""
+    out = {}
+    model_params, gain = _split(params)
+    for v in validators:
+        try:
+            verdict = v(p.model, pattern, dict(model_params), float(gain), warmup=p.warmup)
+            out[v.name] = {
+                "passed": bool(verdict.passed),
+                "failed": [str(f) for f in verdict.failed],
+                "loss": _finite_or_none(verdict.loss),
+                "finite": bool(verdict.finite),
+            }
+        except Exception as err:  # noqa: BLE001 - recorded as a failed validation, and said
+            warnings.warn(f"validator {v.name!r} failed on {pattern.name}: {type(err).__name__}: {err}", stacklevel=3)
+            out[v.name] = {
+                "passed": False, "failed": [f"the validator raised {type(err).__name__}: {err}"], "loss": None,
+                "finite": False,
+            }
+    return out
+
+
 def _opt_float(x) -> float | None:
     return None if x is None else float(x)
 
@@ -186,6 +267,11 @@ class PatternResult:
         timing: ``search_s`` (search time, from the start of the search, when the pattern stopped
             spending evaluations: solved, or the budget spent; measured at chunk ends) and
             ``validation_s``.
+        validations: the verdicts of the extra validators (``assess(validators=...)``) on ``params``,
+            ``name -> {"passed", "failed", "loss", "finite"}``; empty when none were asked for (and in
+            results written before validators existed). ``passed`` is then the float64 verdict AND
+            every one of these; ``failed`` also lists, prefixed with its name, what a validator
+            found missing when the float64 validation passed (``loss`` stays the float64 loss).
     """
 
     name: str
@@ -206,6 +292,7 @@ class PatternResult:
     lanes_checked: int
     history: dict[str, list]
     timing: dict[str, float]
+    validations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _results.plain(dataclasses.asdict(self))
@@ -412,6 +499,7 @@ class _Plan:
     robustness_delta: float
     dtype: str
     jitter: float
+    share: float
     settings: dict
 
 
@@ -431,6 +519,7 @@ def plan(
     robustness_delta=DEFAULT_ROBUSTNESS_DELTA,
     dtype=SEARCH_DTYPE,
     jitter=DEFAULT_JITTER,
+    share=DEFAULT_SHARE,
 ) -> _Plan:
     """Check every argument of :func:`assess` and resolve the settings, computing nothing.
 
@@ -476,6 +565,9 @@ def plan(
         raise TypeError(f"jitter must be a number in [0, 0.1], got {jitter!r}") from None
     if not (math.isfinite(jitter) and 0 <= jitter <= 0.1):
         raise ValueError(f"jitter must be a number in [0, 0.1] (0: off), got {jitter!r}")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ValueError(f"share must be a probability in [0, 1] (0: every restart uniformly random), got {share!r}")
+    share = float(share)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype (the search's precision) must be 'float32' or 'float64', got {dtype!r}")
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
@@ -499,18 +591,20 @@ def plan(
             "lo": list(space.lo),
             "hi": list(space.hi),
             "log": list(space.log),
+            "symlog": list(space.symlog),
             "fixed": fixed_space,
         },
         "gain": None if S.GAIN in fixed_space else [float(g) for g in gain],
         "warmup": warmup,
         "search_dtype": dtype,
         "jitter": jitter,
+        "share": share,
         "validation_dtype": VALIDATION_DTYPE,
         "robustness": {"copies": robustness_n, "delta": delta, "perturbation": PERTURBATION},
     }
     return _Plan(
         model, pats, space, strategy.name, population_size, restarts, generations, int(seed), warmup,
-        robustness_n, delta, dtype, jitter, _results.plain(settings),
+        robustness_n, delta, dtype, jitter, share, _results.plain(settings),
     )
 
 
@@ -580,10 +674,12 @@ def assess(
     robustness_delta: float = DEFAULT_ROBUSTNESS_DELTA,
     dtype: str = SEARCH_DTYPE,
     jitter: float = DEFAULT_JITTER,
+    share: float = DEFAULT_SHARE,
     out=None,
     resume: bool = False,
     chunk: int | None = None,
     progress: Callable[[Progress], Any] | None = None,
+    validators: Sequence[Validator] | None = None,
 ) -> Assessment:
     """Assess how many of Izhikevich's firing patterns ``model`` can reproduce.
 
@@ -608,6 +704,9 @@ def assess(
             robustness are always float64.
         jitter: a candidate's search loss is the worst of its loss and that of two copies moved
             by ``x (1 +- jitter)`` (see the module docstring); 0 turns this off.
+        share: the probability that a restart lane starts at another pattern's solution rather
+            than at a uniformly random point (:func:`jaxplaus.search.run_search`; see the module
+            docstring); 0 makes every start uniformly random.
         out: a run directory to write (``results.json``, ``summary.csv``, ``settings.json``,
             ``checkpoint.npz``); None writes nothing. Without ``resume`` it must not exist or
             be empty.
@@ -615,8 +714,13 @@ def assess(
             must equal the run's; the result equals an uninterrupted run's). A finished run is
             loaded and returned as it is.
         chunk: generations per compiled call (progress and a checkpoint after each); default
-            :data:`DEFAULT_CHUNK`. It does not change the result.
+            :data:`DEFAULT_CHUNK`. It does not change the result (unless ``share > 0``).
         progress: called with a :class:`Progress` after each chunk and each validation.
+        validators: extra validations of each pattern's chosen point (:class:`Validator`, e.g.
+            ``norse_bridge.norse_validator()``: the winner re-simulated in Norse, torch float64). A
+            pattern then passes only if the float64 validation AND every validator pass; each
+            verdict is kept in :attr:`PatternResult.validations`. Their names go into the
+            settings (a resume must ask for the same ones); robustness stays float64 only.
 
     Returns:
         An :class:`Assessment`.
@@ -629,9 +733,12 @@ def assess(
     started = _now()
     p = plan(
         model, patterns, strategy, budget, restarts, seed, bounds, fixed, gain, population_size, warmup,
-        robustness_n, robustness_delta, dtype, jitter,
+        robustness_n, robustness_delta, dtype, jitter, share,
     )
     chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1)
+    validators = _check_validators(validators, p.model)
+    if validators:
+        p = dataclasses.replace(p, settings={**p.settings, "validators": [v.name for v in validators]})
     if resume and out is None:
         raise ValueError("resume=True needs the run directory to resume (out=...)")
     if not isinstance(resume, bool):
@@ -706,6 +813,7 @@ def assess(
         on_chunk=on_chunk,
         initial_state=initial,
         dtype=p.dtype,
+        share=p.share,
     )
     search_s = search_elapsed() if ran else search_before
 
@@ -717,33 +825,37 @@ def assess(
     for t, pat in enumerate(p.patterns):
         t0 = time.perf_counter()
         chosen, checked = _validate(p, pat, result, t)
+        extra = _run_validators(validators, p, pat, chosen[1])
         validated.append(chosen)
         dt = time.perf_counter() - t0
         validation_s += dt
-        n_passed += bool(chosen[2].passed)
+        n_passed += bool(chosen[2].passed) and all(v["passed"] for v in extra.values())
         if progress is not None:
             best = np.asarray(result.best_loss, np.float64)
             progress(Progress("validate", result.generations, p.generations, names, tuple(best.tolist()),
                               int(np.sum(best <= 0)), t + 1, n_passed, time.perf_counter() - t_start + search_before))
-        patterns_out.append((chosen, checked, dt))
+        patterns_out.append((chosen, checked, dt, extra))
     t0 = time.perf_counter()
     robust = _robustness(p, [c[1] for c in validated], [c[2].passed for c in validated])
     validation_s += time.perf_counter() - t0
 
     pattern_results = []
-    for t, (pat, ((lane, params, verdict), checked, dt)) in enumerate(zip(p.patterns, patterns_out)):
+    for t, (pat, ((lane, params, verdict), checked, dt, extra)) in enumerate(zip(p.patterns, patterns_out)):
         stop = solved_at[t] if solved_at[t] >= 0 else search_s
+        failed = tuple(verdict.failed)
+        if verdict.passed:  # what an extra validator found missing (a float64 failure says it already)
+            failed += tuple(f"{name}: {f}" for name, v in extra.items() for f in v["failed"])
         zero = int(result.task_zero_evaluations[t])
         pattern_results.append(
             PatternResult(
                 name=pat.name,
                 letter=pat.letter,
                 group=pat.group,
-                passed=bool(verdict.passed),
+                passed=bool(verdict.passed) and all(v["passed"] for v in extra.values()),
                 loss=float(verdict.loss) if math.isfinite(verdict.loss) else None,
                 search_loss=_finite_or_none(result.best_loss[t]),
                 params=params,
-                failed=tuple(verdict.failed),
+                failed=failed,
                 finite=bool(verdict.finite),
                 features=_results.plain(verdict.features),
                 robustness=robust[t],
@@ -754,6 +866,7 @@ def assess(
                 lanes_checked=checked,
                 history=_history(result, t),
                 timing={"search_s": round(float(stop), 3), "validation_s": round(dt, 3)},
+                validations=extra,
             )
         )
 
@@ -901,6 +1014,7 @@ __all__ = [
     "Assessment",
     "PatternResult",
     "Progress",
+    "Validator",
     "assess",
     "default_gain_bounds",
     "load",

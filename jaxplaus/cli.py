@@ -2,6 +2,7 @@
 
     jaxplaus assess [--model M] [--patterns P ...] [--strategy S] [--budget N] [--restarts R]
                     [--seed S] [--out DIR] [--resume] [--gain LO HI] [--fixed NAME=VALUE ...]
+                    [--validate-norse]
     jaxplaus list models|patterns|strategies
     jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
     jaxplaus reference
@@ -13,6 +14,10 @@ generations), a table on stdout at the end, the run directory (``results.json``,
 ``runs/<model>-<date>-<time>``). ``--resume`` continues an interrupted run; options not given
 are then taken from the run's ``settings.json``. Bad input exits with status 2 and a message
 naming the bad value, before anything is written.
+
+Norse (optional, through ``norse_bridge``, imported only when asked for): ``--model norse.<cell>``
+assesses a Norse cell as a black box (``norse_bridge.CELLS``: ``norse.lif_ex``, ``norse.lsnn``, ...),
+and ``--validate-norse`` also validates every winner in Norse (torch float64).
 """
 
 from __future__ import annotations
@@ -33,6 +38,44 @@ def _enable_compilation_cache() -> None:
     cache = os.environ.get("JAXPLAUS_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jaxplaus", "jax"))
     jax.config.update("jax_compilation_cache_dir", cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+# ============================================================================ optional Norse
+
+
+def _norse_module(name: str):
+    """``norse_bridge.<name>`` with Norse installed, or a ValueError saying what is missing."""
+    import importlib
+
+    try:
+        deps = importlib.import_module("norse_bridge._deps")
+        module = importlib.import_module(f"norse_bridge.{name}")
+    except ImportError as err:  # pragma: no cover - norse_bridge ships with jaxplaus
+        raise ValueError(f"this needs norse_bridge, which could not be imported ({err})") from None
+    try:
+        deps.require()
+    except ImportError as err:
+        raise ValueError(str(err)) from None
+    return module
+
+
+def _resolve_model(name):
+    """``name``, after registering a Norse cell's model (``"norse.<cell>"``) on first use."""
+    from jaxplaus import models
+
+    if isinstance(name, str) and name.startswith("norse.") and name not in models.names():
+        _norse_module("model").norse_model(name)  # a ValueError naming the built-in cells if unknown
+    return name
+
+
+def _validators(names) -> list:
+    """The validators of ``names`` (the CLI knows ``"norse"``, norse_bridge's)."""
+    out = []
+    for name in names:
+        if name != "norse":
+            raise ValueError(f"unknown validator {name!r} in the run's settings; the command line knows 'norse'")
+        out.append(_norse_module("validate").norse_validator())
+    return out
 
 
 # ============================================================================ list, reference
@@ -80,7 +123,7 @@ def _cmd_reference(args) -> int:
 def _cmd_simulate(args) -> int:
     from jaxplaus import models, patterns
 
-    model = models.get(args.model)
+    model = models.get(_resolve_model(args.model))
     pattern = patterns.get(args.pattern)
     params = model.defaults()
     gain = 1.0
@@ -156,7 +199,7 @@ def _split_names(items):
 
 
 _ASSESS_OPTIONS = ("model", "patterns", "strategy", "budget", "restarts", "population", "seed", "gain", "fixed",
-                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter")
+                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter", "share")
 
 
 def _from_settings(settings: dict) -> dict:
@@ -180,6 +223,7 @@ def _from_settings(settings: dict) -> dict:
         "robustness_delta": settings["robustness"]["delta"],
         "dtype": settings["search_dtype"],
         "jitter": settings["jitter"],
+        "share": settings.get("share", 0.0),  # runs made before restarts shared solutions
     }
 
 
@@ -241,7 +285,7 @@ def _cmd_assess(args) -> int:
     from jaxplaus import results as R
     from jaxplaus.assess import DEFAULT_BUDGET, DEFAULT_MODEL, DEFAULT_RESTARTS, DEFAULT_STRATEGY, assess
     from jaxplaus.assess import DEFAULT_ROBUSTNESS_DELTA, DEFAULT_ROBUSTNESS_N, SEARCH_DTYPE
-    from jaxplaus.assess import DEFAULT_JITTER
+    from jaxplaus.assess import DEFAULT_JITTER, DEFAULT_SHARE
     from jaxplaus.patterns.base import DEFAULT_WARMUP
 
     given = {
@@ -260,6 +304,7 @@ def _cmd_assess(args) -> int:
         "robustness_delta": args.robustness_delta,
         "dtype": args.search_dtype,
         "jitter": args.jitter,
+        "share": args.share,
     }
     if args.resume:
         if args.out is None:
@@ -278,6 +323,9 @@ def _cmd_assess(args) -> int:
             )
         # options not given come from the run itself; given ones must match (assess checks)
         opts = {k: (saved[k] if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
+        validator_names = list(rd.read_settings()["settings"].get("validators", []))
+        if args.validate_norse and "norse" not in validator_names:
+            validator_names.append("norse")  # assess then refuses: the run was made without it
         if given["fixed"] is not None and given["bounds"] is None:
             opts["bounds"] = {k: v for k, v in saved["bounds"].items() if k not in given["fixed"]}
         out = args.out
@@ -286,16 +334,19 @@ def _cmd_assess(args) -> int:
             "model": DEFAULT_MODEL, "strategy": DEFAULT_STRATEGY, "budget": DEFAULT_BUDGET,
             "restarts": DEFAULT_RESTARTS, "seed": 0, "warmup": DEFAULT_WARMUP,
             "robustness_n": DEFAULT_ROBUSTNESS_N, "robustness_delta": DEFAULT_ROBUSTNESS_DELTA,
-            "dtype": SEARCH_DTYPE, "jitter": DEFAULT_JITTER,
+            "dtype": SEARCH_DTYPE, "jitter": DEFAULT_JITTER, "share": DEFAULT_SHARE,
         }
         opts = {k: (defaults.get(k) if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
+        validator_names = ["norse"] if args.validate_norse else []
         out = args.out
+    _resolve_model(opts["model"])
+    validators = _validators(validator_names)
     kwargs = dict(
         patterns=opts["patterns"], strategy=opts["strategy"], budget=opts["budget"], restarts=opts["restarts"],
         seed=opts["seed"], bounds=opts["bounds"], fixed=opts["fixed"], gain=opts["gain"],
         population_size=opts["population"], warmup=opts["warmup"], robustness_n=opts["robustness_n"],
-        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], chunk=args.chunk,
-        progress=None,
+        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], share=opts["share"], chunk=args.chunk,
+        progress=None, validators=validators,
     )
     if out is None:
         # check every argument first: a bad one must not leave an empty run directory behind
@@ -304,7 +355,7 @@ def _cmd_assess(args) -> int:
         plan(opts["model"], **{k: kwargs[k] for k in ("patterns", "strategy", "budget", "restarts", "seed",
                                                        "bounds", "fixed", "gain", "population_size", "warmup",
                                                        "robustness_n", "robustness_delta", "dtype",
-                                                       "jitter")})
+                                                       "jitter", "share")})
         out = _default_out(str(opts["model"]))
     if not args.quiet:
         verb = "resuming" if args.resume else "assessing"
@@ -334,6 +385,7 @@ def _cmd_report(args) -> int:
     for d in args.run_dirs:
         if not os.path.isfile(os.path.join(d, R.RESULTS)) and not os.path.isfile(d):
             raise ValueError(f"{d!r} is not a finished run directory (it has no {R.RESULTS})")
+        _resolve_model(R.read_results(d)["model"])  # a Norse cell's model: registered for the figures
     out = args.out or (os.path.join(args.run_dirs[0], "report.html") if len(args.run_dirs) == 1 else "report.html")
     print(f"report: {write_report(args.run_dirs, out)}")
     return 0
@@ -389,10 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--jitter", type=float,
         help="score each candidate by its worst of 3 copies moved by x(1 +- jitter) (default 1e-4; 0: off)",
     )
+    p.add_argument(
+        "--share", type=float,
+        help="probability that a restart starts at another pattern's solution (default 0: always uniform)",
+    )
     p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--no-report", dest="no_report", action="store_true",
                    help="do not write report.html (figures) into the run directory at the end")
+    p.add_argument("--validate-norse", dest="validate_norse", action="store_true",
+                   help="also validate every winner in Norse (torch float64); a pattern passes only if both pass "
+                        "(models lif, adex, izhikevich and norse.<cell>; needs Norse)")
     p.set_defaults(func=_cmd_assess)
 
     p = sub.add_parser("report", help="write a self-contained HTML report (figures, profile) of run directories")

@@ -97,8 +97,12 @@ def _run_section(run_dir, res, k: int) -> str:
     by_group = ", ".join(f"{g} {v['passed']}/{v['assessed']}" for g, v in s.get("by_group", {}).items())
     out = [f"<h2 id='run{k}'>{_esc(res['model'])}: {s['passed']}/{s['assessed']} passed "
            f"<small>({_esc(by_group)})</small></h2>",
-           f"<p>Run directory: <code>{_esc(run_dir)}</code></p>",
-           "<h3>Patterns: verdicts, failed criteria, parameters</h3>", _patterns_table(res)]
+           f"<p>Run directory: <code>{_esc(run_dir)}</code></p>"]
+    for name in res["settings"].get("validators", []):  # extra validations of the winners (assess validators=)
+        ok = sum(bool(p.get("validations", {}).get(name, {}).get("passed")) for p in res["patterns"])
+        out.append(f"<p>Also validated in <b>{_esc(name)}</b>: {ok}/{len(res['patterns'])} winners passed there "
+                   "(a pattern passes only if the float64 validation and this one pass).</p>")
+    out += ["<h3>Patterns: verdicts, failed criteria, parameters</h3>", _patterns_table(res)]
     for g in plots.groups_of(run_dir):
         out.append(f"<h3>{_esc(g)} patterns</h3>")
         out.append(_img(plots.group_figure(run_dir, g), f"{res['model']} {g} voltage traces"))

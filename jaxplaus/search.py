@@ -467,6 +467,10 @@ class SearchState(NamedTuple):
         restarts_done: ``[T, R]`` int32, in-place restarts of the lane so far.
         generations_used: ``[T, R]`` int32, generations the lane evaluated a population.
         history: ``[T, R, G]`` the lane's best loss after each generation (inf where not run).
+        batch: ``[T]`` bool, the tasks simulated in the current period of :data:`REBATCH_EVERY`
+            generations (set at the period's start; see :func:`_batch_tasks`).
+        donors: ``[T]`` bool, the solved tasks whose solutions restarts may start from in the
+            current period (``run_search(share=...)``).
         key: ``[2]`` uint32, the search's threefry key (``jax.random.PRNGKey(seed)`` at first).
         generation: ``[]`` int32, generations done.
     """
@@ -482,6 +486,8 @@ class SearchState(NamedTuple):
     restarts_done: jax.Array
     generations_used: jax.Array
     history: jax.Array
+    batch: jax.Array
+    donors: jax.Array
     key: jax.Array
     generation: jax.Array
 
@@ -637,6 +643,8 @@ def _initial_state(core: _Core, seed: int) -> SearchState:
         restarts_done=i32(0),
         generations_used=i32(0),
         history=np.full((t, r, core.generations), np.inf, core.dtype),
+        batch=np.ones((t,), bool),
+        donors=np.zeros((t,), bool),
         key=np.array([0, seed], np.uint32),
         generation=np.asarray(0, np.int32),
     )
@@ -644,7 +652,7 @@ def _initial_state(core: _Core, seed: int) -> SearchState:
 
 
 @functools.lru_cache(maxsize=16)
-def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: bool) -> Callable:
+def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: bool, share: float) -> Callable:
     """The compiled ``(state, n) -> state`` running ``n`` generations."""
     space, alg, params, dtype = core.space, core.algorithm, core.params, core.dtype
 
@@ -691,20 +699,29 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
     all_lanes = jax.vmap(lanes_of_task, in_axes=(0, 0, None, 0, 0, 0))
     r = core.restarts
 
-    def lane_randoms(key, task):
+    def lane_randoms(key, task, pool_z, pool_ok):
         # each task's lanes draw from the generation key folded with the task's index, so a
         # task's search does not depend on which other tasks share the batch
         k_lanes, k_u = jax.random.split(jax.random.fold_in(key, task))
-        return jax.random.split(k_lanes, r * 3).reshape(r, 3, -1), jax.random.uniform(
-            k_u, (r, *_fresh_shape(core)), dtype
-        )
+        u = jax.random.uniform(k_u, (r, *_fresh_shape(core)), dtype)
+        if share > 0:  # a restart may start from another task's solution (see run_search)
+            k_coin, k_pick = jax.random.split(jax.random.fold_in(k_u, 1))
+            ok = pool_ok & (jnp.arange(pool_ok.shape[0]) != task)
+            pick = jax.random.categorical(k_pick, jnp.where(ok, 0.0, -jnp.inf), shape=(r,))
+            use = (jax.random.uniform(k_coin, (r,)) < share) & jnp.any(ok)
+            donor = pool_z[pick].astype(dtype)  # [r, D]
+            if core.strategy.population_based:  # the donor joins a random population
+                u = u.at[:, 0].set(jnp.where(use[:, None], donor, u[:, 0]))
+            else:
+                u = jnp.where(use[:, None], donor, u)
+        return jax.random.split(k_lanes, r * 3).reshape(r, 3, -1), u
 
-    def run_lanes(lanes, tasks, g, frozen, key):
+    def run_lanes(lanes, tasks, g, frozen, key, pool_z, pool_ok):
         # the random numbers are drawn outside the lanes' vmap: unbatched threefry compiles faster
-        keys, u = jax.vmap(lane_randoms, in_axes=(None, 0))(key, tasks)
+        keys, u = jax.vmap(lane_randoms, in_axes=(None, 0, None, None))(key, tasks, pool_z, pool_ok)
         return all_lanes(lanes, tasks, g, frozen, keys, u)
 
-    def generation(state: SearchState, tasks) -> SearchState:
+    def generation(state: SearchState, tasks, pool_z, pool_ok) -> SearchState:
         g = state.generation
         key, k_gen = jax.random.split(state.key)
         lanes = _Lane(*state[: len(_Lane._fields)])
@@ -712,58 +729,72 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
             solved = jnp.any(state.best_loss <= 0, axis=1)  # [T]
             frozen = jnp.broadcast_to(solved[:, None], state.best_loss.shape)
             # when every task is solved, skip the generation altogether
-            lanes = lax.cond(jnp.all(solved), lambda ls: ls, lambda ls: run_lanes(ls, tasks, g, frozen, k_gen), lanes)
+            lanes = lax.cond(
+                jnp.all(solved), lambda ls: ls, lambda ls: run_lanes(ls, tasks, g, frozen, k_gen, pool_z, pool_ok), lanes
+            )
         else:
-            lanes = run_lanes(lanes, tasks, g, jnp.zeros(state.best_loss.shape, bool), k_gen)
+            lanes = run_lanes(lanes, tasks, g, jnp.zeros(state.best_loss.shape, bool), k_gen, pool_z, pool_ok)
         history = lax.dynamic_update_index_in_dim(state.history, lanes.best_loss, g, axis=2)
-        return SearchState(*lanes, history=history, key=key, generation=g + 1)
+        return state._replace(**lanes._asdict(), history=history, key=key, generation=g + 1)
 
-    def advance(state, tasks, n):
+    def advance(state, tasks, n, pool_z, pool_ok):
         # a while loop with a traced trip count: chunks of any length share one compiled program
         # (one per number of tasks in the batch: see _batch_tasks)
-        return lax.fori_loop(0, n, lambda _, s: generation(s, tasks), state)
+        return lax.fori_loop(0, n, lambda _, s: generation(s, tasks, pool_z, pool_ok), state)
 
     return jax.jit(advance)
 
 
-def _batch_tasks(state: SearchState, stop_at_zero: bool) -> np.ndarray:
-    """The tasks the next chunk simulates: all of them, or with ``stop_at_zero`` the unsolved ones.
+REBATCH_EVERY = 20  # generations: how often the simulated batch and the donor pool are set
 
-    A solved task's lanes are frozen, so simulating them would be pure waste. The batch is padded
-    up to a power of two (and capped at the number of tasks) with solved tasks, which stay frozen,
-    so at most ``log2(T) + 2`` batch shapes are ever compiled. Returns sorted int32 task indices.
+
+def _rebatch(state: SearchState, stop_at_zero: bool) -> SearchState:
+    """Set the batch and the donors for the next :data:`REBATCH_EVERY` generations.
+
+    The batch: all tasks, or with ``stop_at_zero`` the unsolved ones (a solved task's lanes are
+    frozen, so simulating them would be pure waste), padded up to a power of two (capped at the
+    number of tasks) with solved tasks, which stay frozen: at most ``log2(T) + 2`` batch shapes
+    are ever compiled. The donors: the solved tasks. Both are decided on fixed generations and
+    kept in the state, so neither chunking nor a resume changes a result, although XLA may
+    round the same task differently in batches of different shapes.
     """
-    n_tasks = state.best_loss.shape[0]
-    if not stop_at_zero:
-        return np.arange(n_tasks, dtype=np.int32)
     solved = np.any(np.asarray(state.best_loss) <= 0, axis=1)
-    open_tasks = np.flatnonzero(~solved)
-    size = min(n_tasks, 1 << max(len(open_tasks) - 1, 0).bit_length())
-    padding = np.flatnonzero(solved)[: size - len(open_tasks)]
-    return np.sort(np.concatenate([open_tasks, padding])).astype(np.int32)
+    n_tasks = solved.shape[0]
+    batch = np.ones(n_tasks, bool)
+    if stop_at_zero:
+        open_tasks = np.flatnonzero(~solved)
+        size = min(n_tasks, 1 << max(len(open_tasks) - 1, 0).bit_length())
+        batch = ~solved
+        batch[np.flatnonzero(solved)[: size - len(open_tasks)]] = True
+    return state._replace(batch=jnp.asarray(batch), donors=jnp.asarray(solved))
 
 
-def _advance_tasks(advance, state: SearchState, tasks: np.ndarray, n: int) -> SearchState:
-    """Run ``n`` generations of the tasks ``tasks`` only; the others keep their state.
+def _advance_tasks(advance, state: SearchState, n: int) -> SearchState:
+    """Run ``n`` generations of the tasks in ``state.batch`` only; the others keep their state.
 
     Leaves with a leading task axis are gathered, advanced and scattered back; the tasks left
     out are all solved and frozen, and their history records their (unchanging) best loss.
     """
+    tasks = np.flatnonzero(np.asarray(state.batch)).astype(np.int32)
     n_tasks = state.best_loss.shape[0]
     full = len(tasks) == n_tasks
     index = jnp.asarray(tasks)
+    # the donors' solutions: each donor's first lane to reach loss 0 (its best point stays put)
+    zero = np.asarray(state.zero_generation)
+    first_zero = np.argmin(np.where(zero >= 0, zero, np.iinfo(np.int32).max), axis=1)
+    pool_z = np.asarray(state.best_z)[np.arange(n_tasks), first_zero]
     per_task = SearchState(*state[:-2], key=None, generation=None)
     sub = jax.tree.map(lambda x: x if full else x[index], per_task)
     sub = sub._replace(key=state.key, generation=state.generation)
     g0 = int(state.generation)
-    out = advance(sub, index, jnp.asarray(n, jnp.int32))
+    out = advance(sub, index, jnp.asarray(n, jnp.int32), jnp.asarray(pool_z), state.donors)
     if full:
         return out
     merged = jax.tree.map(lambda x, y: x.at[index].set(y), per_task, SearchState(*out[:-2], key=None, generation=None))
     steps = jnp.arange(merged.history.shape[2])
     written = (steps >= g0) & (steps < g0 + n)
     history = jnp.where(written, merged.best_loss[..., None], state.history).at[index].set(out.history)
-    return merged._replace(history=history, key=out.key, generation=out.generation)
+    return merged._replace(history=history, batch=state.batch, donors=state.donors, key=out.key, generation=out.generation)
 
 
 # ============================================================================ running a search
@@ -884,6 +915,7 @@ def run_search(
     patience: int | None = None,
     stop_at_zero: bool = True,
     start: str = "uniform",
+    share: float = 0.0,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -904,11 +936,10 @@ def run_search(
 
     With ``stop_at_zero``, once any lane of a task reaches loss <= 0 (the caller's loss is
     exactly 0 when a target is met), all lanes of that task are frozen (no more evaluations);
-    from the next chunk on, the solved tasks are left out of the simulated batch (so the hard
-    tasks of a search run faster once the easy ones are solved), and when every task is solved,
-    the remaining generations are skipped. Each task draws its own random numbers (the
-    generation's key folded with the task's index), so which tasks share a batch never changes
-    a task's search.
+    every :data:`REBATCH_EVERY` generations the solved tasks are left out of the simulated
+    batch (so the hard tasks run faster once the easy ones are solved), and when every task is
+    solved, the remaining generations are skipped. Each task draws its own random numbers (the
+    generation's key folded with the task's index), whichever tasks share its batch.
 
     Args:
         objective: ``(params, task) -> loss [pop]``, pure JAX, minimised. ``params`` maps each
@@ -936,6 +967,12 @@ def run_search(
         start: ``"uniform"`` (random initial means) or ``"center"`` (the first start of every
             lane at the cube's centre; distribution-based strategies only; in-place restarts
             are always uniform).
+        share: the probability that a lane's (re)start begins at another task's solution
+            instead of a uniformly random point: the best point of a solved task (not its own),
+            picked at random, as the new mean (population-based strategies: one member of the
+            random population). Tasks that are related (firing patterns sharing a mechanism)
+            help each other. The pool of solutions is refreshed every :data:`REBATCH_EVERY`
+            generations (it is empty until a task is solved).
 
     Returns:
         A :class:`SearchResult`.
@@ -952,6 +989,9 @@ def run_search(
     x_tol = float(x_tol)
     if not (math.isfinite(x_tol) and x_tol >= 0):
         raise ValueError(f"x_tol must be a finite number >= 0, got {x_tol}")
+    share = float(share)
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must be a probability in [0, 1], got {share}")
 
     seed = _seed(seed)
     with precision(core.dtype), _rng():
@@ -965,11 +1005,15 @@ def run_search(
         done = int(state.generation)
         if done > generations:
             raise ValueError(f"initial_state has already run {done} generations, more than generations={generations}")
-        advance = _advance(core, objective, x_tol, patience, bool(stop_at_zero))
+        advance = _advance(core, objective, x_tol, patience, bool(stop_at_zero), share)
         while done < generations:
-            n = min(chunk, generations - done)
-            state = _advance_tasks(advance, state, _batch_tasks(state, bool(stop_at_zero)), n)
-            done += n
+            end = min(done + chunk, generations)
+            while done < end:  # the chunk, cut where the batch is set again
+                if done % REBATCH_EVERY == 0:
+                    state = _rebatch(state, bool(stop_at_zero))
+                n = min(end - done, REBATCH_EVERY - done % REBATCH_EVERY)
+                state = _advance_tasks(advance, state, n)
+                done += n
             if on_chunk is not None:
                 on_chunk(state, done)
         return _result(core, state)

@@ -236,8 +236,8 @@ def test_nan_region_and_early_stop(name):
 
 
 def test_solved_tasks_leave_the_batch_without_changing_any_result():
-    """In chunks, solved tasks are dropped from the simulated batch (padded to a power of two);
-    the outcome equals one chunk in which they stay in the batch, frozen."""
+    """Solved tasks are dropped from the simulated batch (padded to a power of two) every
+    REBATCH_EVERY generations; the outcome does not depend on the chunks."""
 
     def mixed(params, task):  # tasks 0, 2, 3, 4: zero regions; tasks 1, 5: never zero
         return hostile(params, jnp.where((task == 1) | (task == 5), 1, 0))
@@ -245,15 +245,35 @@ def test_solved_tasks_leave_the_batch_without_changing_any_result():
     seen = []
 
     def record(state, done):
-        seen.append(np.asarray(S._batch_tasks(state, True)))
+        seen.append(np.flatnonzero(np.asarray(state.batch)))
 
     kw = dict(population_size=16, generations=120, restarts=2, n_tasks=6)
     whole = S.run_search(mixed, SPACE, "cma_es", **kw)
-    chunked = S.run_search(mixed, SPACE, "cma_es", chunk=10, on_chunk=record, **kw)
+    chunked = S.run_search(mixed, SPACE, "cma_es", chunk=7, on_chunk=record, **kw)
     assert set(np.flatnonzero(whole.best_loss == 0)) == {0, 2, 3, 4}
     assert any(len(b) < 6 for b in seen) and all(len(b) in (1, 2, 4, 6) and {1, 5} <= set(b) for b in seen)
     for name in ("best_loss", "best_z", "lane_best_z", "evaluations", "zero_evaluations", "restarts_done", "history"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+
+
+def test_restarts_may_start_from_another_tasks_solution():
+    """Task 1 is flat (loss 1) except in a small ball around task 0's solution. Without sharing,
+    its random restarts mostly never find the ball; with ``share=1`` each restart after task 0 is
+    solved starts at task 0's best point, and every seed solves it."""
+    centre = jnp.full((D,), 0.7)
+
+    def related(params, task):
+        d2 = jnp.sum((S.to_unit(SPACE, params) - centre) ** 2, axis=-1)
+        graded = jnp.maximum(d2 - 1e-4, 0.0)
+        return jnp.where((task == 0) | (d2 < 0.15**2), graded, 1.0)
+
+    kw = dict(population_size=16, generations=150, restarts=2, n_tasks=2, chunk=5, patience=10)
+    alone = [S.run_search(related, SPACE, "cma_es", seed=s, **kw).best_loss for s in range(3)]
+    shared = [S.run_search(related, SPACE, "cma_es", seed=s, share=1.0, **kw).best_loss for s in range(3)]
+    assert all(b[0] == 0 for b in alone + shared)
+    assert sum(b[1] == 0 for b in alone) < 3 and all(b[1] == 0 for b in shared), (alone, shared)
+    with pytest.raises(ValueError, match=r"share must be a probability in \[0, 1\], got 1.5"):
+        S.run_search(related, SPACE, "cma_es", share=1.5, **kw)
 
 
 LONG = dict(population_size=8, generations=1100, restarts=2, n_tasks=2, stop_at_zero=False)
