@@ -21,6 +21,7 @@ import jaxplaus as jp
 from jaxplaus import models, patterns
 from jaxplaus import results as R
 from jaxplaus.assess import Assessment, PatternResult, load
+from sampling import random_params
 
 NORSE_REASON = 'needs Norse 1.1.0 and torch (NorseModel runs Norse itself): pip install "jaxplaus[norse]"'
 TINY = {"budget": 32, "restarts": 2, "robustness_n": 2, "seed": 0}  # one generation of 2 lanes x 16
@@ -38,16 +39,6 @@ def nb(torch):
     import norse_bridge
 
     return norse_bridge
-
-
-def _random_params(model, n, rng):
-    out = {}
-    for k, p in model.parameters.items():
-        if p.log:
-            out[k] = np.exp(rng.uniform(np.log(p.lo), np.log(p.hi), n))
-        else:
-            out[k] = rng.uniform(p.lo, p.hi, n)
-    return out
 
 
 def _same_bits(a, b):
@@ -98,7 +89,7 @@ def test_step_agrees_with_norse_modules(torch, nb, cell_name, dtype):
     model = nb.norse_model(cell_name)
     rng = np.random.default_rng(1)
     n = 48
-    params = {k: v.astype(dtype) for k, v in _random_params(model, n, rng).items()}
+    params = {k: v.astype(dtype) for k, v in random_params(model, n, rng).items()}
     stim = patterns.get("tonic_spiking").run_stimulus()  # 0 for 500 samples, then 14 for 401
     gains = np.exp(rng.uniform(np.log(1e-3), np.log(1.0), n))
     x = (gains[:, None] * stim[None, :]).astype(dtype)  # [N, T], the same numbers for both engines
@@ -114,7 +105,7 @@ def test_step_agrees_with_norse_modules(torch, nb, cell_name, dtype):
 def test_norse_lif_cell_agrees_with_the_jax_port(nb):
     rng = np.random.default_rng(2)
     m = nb.norse_model("lif")
-    params = _random_params(models.get("lif"), 64, rng)
+    params = random_params(models.get("lif"), 64, rng)
     x = np.exp(rng.uniform(np.log(0.05), np.log(5.0), 64))[:, None] * np.ones(600)
     a = jp.simulate(m, params, x)
     b = jp.simulate("lif", params, x)

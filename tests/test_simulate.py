@@ -7,17 +7,7 @@ import pytest
 import jaxplaus as jp
 from jaxplaus import models
 from jaxplaus.simulate import Reducer, spike_count_reducer
-
-
-def _random_params(model, n, seed):
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name, p in model.parameters.items():
-        if p.log:
-            out[name] = np.exp(rng.uniform(np.log(p.lo), np.log(p.hi), n))
-        else:
-            out[name] = rng.uniform(p.lo, p.hi, n)
-    return out
+from sampling import random_params
 
 
 @pytest.mark.parametrize("name", ["lif", "adex", "izhikevich", "n2d2"])
@@ -28,7 +18,7 @@ def test_batched_call_equals_loop_of_single_calls(name):
     fused multiply-adds and exp() differently in vector and scalar code.
     """
     model = models.get(name)
-    params = _random_params(model, 6, seed=1)
+    params = random_params(model, 6, 1)
     x = np.random.default_rng(2).uniform(0, 1.0, size=(6, 300))
     if name == "izhikevich":
         x = x * 20
@@ -59,7 +49,7 @@ def test_parameters_and_stimuli_broadcast_over_leading_dimensions():
 @pytest.mark.parametrize("name", ["lif", "adex", "izhikevich", "izhikevich2004", "n2d2"])
 def test_summary_path_equals_counts_from_traces(name):
     model = models.get(name)
-    params = _random_params(model, 64, seed=3)
+    params = random_params(model, 64, 3)
     # a step input (a 2-d autonomous system cannot be chaotic; noise input would amplify the
     # kernels' different rounding into different spike counts)
     x = np.where(np.arange(400) > 50, 20.0 if "izhikevich" in name else 0.8, 0.0)
@@ -111,7 +101,7 @@ def test_float64_on_request_and_float32_by_default():
 
 
 def test_same_input_same_result():
-    params = _random_params(models.get("adex"), 32, seed=7)
+    params = random_params(models.get("adex"), 32, 7)
     x = np.random.default_rng(8).uniform(0, 1, 300)
     a = jp.simulate("adex", params, x)
     b = jp.simulate("adex", params, x)
