@@ -468,7 +468,7 @@ class SearchState(NamedTuple):
         generations_used: ``[T, R]`` int32, generations the lane evaluated a population.
         history: ``[T, R, G]`` the lane's best loss after each generation (inf where not run).
         batch: ``[T]`` bool, the tasks simulated in the current period of :data:`REBATCH_EVERY`
-            generations (set at the period's start; see :func:`_batch_tasks`).
+            generations (set at the period's start; see :func:`_rebatch`).
         donors: ``[T]`` bool, the solved tasks whose solutions restarts may start from in the
             current period (``run_search(share=...)``).
         key: ``[2]`` uint32, the search's threefry key (``jax.random.PRNGKey(seed)`` at first).
@@ -701,7 +701,7 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
 
     def lane_randoms(key, task, pool_z, pool_ok):
         # each task's lanes draw from the generation key folded with the task's index, so a
-        # task's search does not depend on which other tasks share the batch
+        # task's random numbers do not depend on which other tasks share the batch
         k_lanes, k_u = jax.random.split(jax.random.fold_in(key, task))
         u = jax.random.uniform(k_u, (r, *_fresh_shape(core)), dtype)
         if share > 0:  # a restart may start from another task's solution (see run_search)
@@ -739,7 +739,7 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
 
     def advance(state, tasks, n, pool_z, pool_ok):
         # a while loop with a traced trip count: chunks of any length share one compiled program
-        # (one per number of tasks in the batch: see _batch_tasks)
+        # (one per number of tasks in the batch: see _rebatch)
         return lax.fori_loop(0, n, lambda _, s: generation(s, tasks, pool_z, pool_ok), state)
 
     return jax.jit(advance)

@@ -162,6 +162,31 @@ def test_a_rebound_burst_is_not_a_rebound_spike():
     assert verdict.failed == ("7 spikes after release, expected exactly 1",)
 
 
+def test_spikes_on_consecutive_samples_are_not_a_burst():
+    """The refractory floor: one extra spike on the sample after a reference spike fails the
+    reference's own pattern, with its reason; the reference itself (1.5 ms intervals) passes."""
+    p = patterns.get("tonic_bursting")
+    tr = p.reference_trace()
+    assert p.validate(tr, warmup=0).passed
+    spikes = np.asarray(tr.spikes).copy()
+    spikes[np.flatnonzero(spikes)[3] + 1] = True
+    verdict = p.validate(tr._replace(spikes=spikes), warmup=0)
+    assert verdict.failed == ("the shortest interval between spikes is 0.25 ms, expected at least 1",)
+
+
+def test_a_train_hovering_at_the_burst_gap_is_not_tonic_bursting():
+    """Intervals alternating 9.5 and 10.5 ms around the 10 ms burst gap make "bursts" of two
+    spikes; the contrast criterion (gaps >= 2x the longest interval within a burst) rejects it."""
+    p = patterns.get("tonic_bursting")
+    tr = p.reference_trace()
+    t = p.times()
+    spike_times = 30.0 + np.cumsum(np.tile([9.5, 10.5], 9))
+    spikes = np.zeros_like(np.asarray(tr.spikes))
+    spikes[np.searchsorted(t, spike_times)] = True
+    verdict = p.validate(tr._replace(spikes=spikes), warmup=0)
+    assert any("between bursts is 1.11 times the longest interval within one" in f for f in verdict.failed), verdict
+
+
 def test_blown_up_candidate_is_a_failed_candidate():
     p = patterns.get("tonic_spiking")
     adex = models.get("adex")

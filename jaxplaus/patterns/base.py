@@ -41,6 +41,16 @@ UNPROVOKED = Criterion(
     value=lambda f: f.control_spikes, sense="<=", target=0.0,
 )
 
+# ... and fires as a neuron can: no two spikes of the protocol closer than an absolute refractory
+# period. A model whose reset lands above its threshold "spikes" on consecutive samples, which a
+# burst count would otherwise take for a burst. The floor, 1 ms, is below the shortest interval
+# of every figure1.m reference (1.5 ms, tonic bursting).
+REFRACTORY_MS = 1.0
+REFRACTORY = Criterion(
+    name="refractory", text="the shortest interval between spikes is {value:g} ms",
+    value=lambda f: jnp.min(f.isi_min, axis=-1), sense=">=", target=REFRACTORY_MS, scale=0.5,
+)
+
 
 class Verdict(NamedTuple):
     """The strict verdict on one candidate.
@@ -152,7 +162,7 @@ class Pattern:
     def all_criteria(self) -> tuple[Criterion, ...]:
         """The pattern's criteria after the two every pattern shares: quiet at rest, and silent
         in the control run."""
-        return (AT_REST, UNPROVOKED) + tuple(self.criteria)
+        return (AT_REST, UNPROVOKED, REFRACTORY) + tuple(self.criteria)
 
     def misses(self, features: F.Features) -> jax.Array:
         """``[..., n_criteria]``: each criterion's miss (0 where it holds), ``all_criteria`` order."""

@@ -179,6 +179,21 @@ def later_burst_size(window: int, n: int = 2) -> Criterion:
     )
 
 
+def burst_contrast(window: int, factor: float = 2.0) -> Criterion:
+    """Bursts stand apart: the shortest silence between two bursts of the window is at least
+    ``factor`` times the longest interval within one. Without it an adapting train whose
+    intervals hover around the burst gap would count as a train of bursts. (Holds trivially
+    with fewer than two bursts or no burst of two spikes.)"""
+    return ratio_measure(
+        "the shortest gap between bursts is {value:.2f} times the longest interval within one",
+        "burst_contrast",
+        lambda f: safe_ratio(f.gap_min[..., window], f.intra_max[..., window]),
+        ">=",
+        factor,
+        scale=0.5,
+    )
+
+
 def safe_ratio(a, b):
     """``a / b`` with ``b`` kept away from 0 (for ratios of intervals or voltage swings)."""
     return a / jnp.maximum(b, 1e-9)

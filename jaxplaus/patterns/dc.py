@@ -15,8 +15,10 @@ Thresholds (ms on the reference grid; docs/patterns.md gives the reasons):
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
-from jaxplaus.patterns.criteria import burst_count, count_measure, first_burst_size, later_burst_size, quiet
-from jaxplaus.patterns.criteria import ratio_measure, safe_ratio, spike_count, time_measure
+from jaxplaus.patterns.criteria import (
+    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, ratio_measure, safe_ratio,
+    spike_count, time_measure,
+)
 from jaxplaus.patterns.protocol import Protocol, Reference, exact
 
 PRE, ON = 0, 1
@@ -94,6 +96,7 @@ PATTERNS = (
             burst_count(ON, ">=", 3),
             first_burst_size(ON, 2),
             later_burst_size(ON, 2),
+            burst_contrast(ON),
             sustained(ON, by="isi_max"),
         ),
     ),
@@ -128,6 +131,7 @@ PATTERNS = (
                 "{value:g} spikes in the largest later burst", "later_single_spikes",
                 lambda f: f.rest_burst_max[..., ON], "<=", 1,
             ),
+            burst_contrast(ON),
             regular_late_intervals(),
             sustained(ON, by="isi_last"),
         ),

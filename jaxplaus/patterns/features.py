@@ -14,17 +14,18 @@ criteria only compare voltages with each other, relative to the model's own volt
 Per window ``w`` (``start_w <= k < end_w``) the reducer keeps:
 
 - ``count``, ``first``, ``last``: the number of spikes, first and last spike times;
-- ``isi_first``, ``isi_prev``, ``isi_last``, ``isi_max``: inter-spike intervals between spikes
+- ``isi_first``, ``isi_prev``, ``isi_last``, ``isi_max``, ``isi_min``: inter-spike intervals between spikes
   of the window (the first, the one before the last, the last, the longest);
 - bursts: a spike more than ``gap`` after the previous one of the window starts a new burst.
+  ``intra_max`` and ``gap_min``: the longest interval within a burst, the shortest between two;
   ``n_bursts``, ``first_burst`` (spikes in the first burst), ``rest_burst_min`` and
   ``rest_burst_max`` (smallest and largest of the later bursts);
 - ``v_max``, ``v_start``: the voltage maximum in the window and its first sample.
 
 Globally: ``rest_spikes`` (spikes in the warm-up after its first tenth: a model at rest has
 none), ``control_spikes`` (spikes of the control run, in which the protocol's initial input is
-simply held on: a response must be caused by the stimulus, not by slow intrinsic firing), ``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no
-warm-up), ``v_hi``/``v_lo`` (the voltage span of the protocol), ``v_end`` (the last sample), and
+simply held on: a response must be caused by the stimulus, not by slow intrinsic firing),
+``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up), ``v_hi``/``v_lo`` (the voltage span of the protocol), ``v_end`` (the last sample), and
 the post-spike record, restarted at every spike at or after ``post_start`` (and started at
 ``post_start`` itself): ``post_v0`` (the first voltage after the spike), ``post_v_max``, and the
 voltage's turning points (``n_turns``; ``first_swing``/``last_swing``, the first and last
@@ -80,6 +81,9 @@ class Window(NamedTuple):
     isi_prev: jax.Array
     isi_last: jax.Array
     isi_max: jax.Array
+    isi_min: jax.Array
+    intra_max: jax.Array
+    gap_min: jax.Array
     n_bursts: jax.Array
     current_burst: jax.Array
     first_burst: jax.Array
@@ -127,6 +131,9 @@ class Features(NamedTuple):
     isi_prev: jax.Array
     isi_last: jax.Array
     isi_max: jax.Array
+    isi_min: jax.Array  # _BIG (in ms) when the window has fewer than two spikes
+    intra_max: jax.Array  # the longest interval within a burst (<= gap), 0 if none
+    gap_min: jax.Array  # the shortest interval between bursts (> gap), _BIG (in ms) if none
     n_bursts: jax.Array
     first_burst: jax.Array
     rest_burst_min: jax.Array
@@ -152,7 +159,8 @@ def init(dtype) -> Record:
     """The initial carry of one candidate."""
     z = jnp.zeros((), dtype)
     window = Window(
-        count=z, first=z, last=z, isi_first=z, isi_prev=z, isi_last=z, isi_max=z,
+        count=z, first=z, last=z, isi_first=z, isi_prev=z, isi_last=z, isi_max=z, isi_min=z + _BIG,
+        intra_max=z, gap_min=z + _BIG,
         n_bursts=z, current_burst=z, first_burst=z, rest_burst_min=z + _BIG, rest_burst_max=z,
         v_max=z - _BIG, v_start=z,
     )
@@ -184,6 +192,9 @@ def _update_window(w: Window, k, v, spike, start, end, gap) -> Window:
         isi_prev=jnp.where(with_isi, w.isi_last, w.isi_prev),
         isi_last=jnp.where(with_isi, isi, w.isi_last),
         isi_max=jnp.where(with_isi, jnp.maximum(w.isi_max, isi), w.isi_max),
+        isi_min=jnp.where(with_isi, jnp.minimum(w.isi_min, isi), w.isi_min),
+        intra_max=jnp.where(continues, jnp.maximum(w.intra_max, isi), w.intra_max),
+        gap_min=jnp.where(with_isi & new_burst, jnp.minimum(w.gap_min, isi), w.gap_min),
         n_bursts=w.n_bursts + new_burst,
         current_burst=jnp.where(new_burst, 1, w.current_burst + continues),
         first_burst=jnp.where(closing_first, w.current_burst, w.first_burst),
@@ -267,6 +278,9 @@ def finish(r: Record, spec: FeatureSpec) -> Features:
         isi_prev=w.isi_prev * tau,
         isi_last=w.isi_last * tau,
         isi_max=w.isi_max * tau,
+        isi_min=w.isi_min * tau,
+        intra_max=w.intra_max * tau,
+        gap_min=w.gap_min * tau,
         n_bursts=w.n_bursts,
         first_burst=first_burst,
         rest_burst_min=rest_min,

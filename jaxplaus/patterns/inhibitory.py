@@ -14,7 +14,9 @@ input returns (window 2). Bursts: a gap longer than 10 ms starts a new one.
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
-from jaxplaus.patterns.criteria import burst_count, count_measure, first_burst_size, later_burst_size, quiet, spike_count
+from jaxplaus.patterns.criteria import (
+    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, spike_count,
+)
 from jaxplaus.patterns.protocol import Protocol, Reference, in_open
 
 BEFORE, AFTER = 0, 1
@@ -78,6 +80,7 @@ PATTERNS = (
             burst_count(LOWERED, ">=", 2),
             first_burst_size(LOWERED, 2),
             later_burst_size(LOWERED, 2),
+            burst_contrast(LOWERED),
             quiet(RETURNED, "after the input returns"),
         ),
     ),
