@@ -187,6 +187,17 @@ def test_a_train_hovering_at_the_burst_gap_is_not_tonic_bursting():
     assert any("between bursts is 1.11 times the longest interval within one" in f for f in verdict.failed), verdict
 
 
+def test_a_rebound_burst_must_stop():
+    """Firing from release to the end of the protocol is one long "burst", not a rebound burst."""
+    p = patterns.get("rebound_burst")
+    tr = p.reference_trace()
+    spikes = np.asarray(tr.spikes).copy()
+    last = np.flatnonzero(spikes)[-1]
+    spikes[last + 18 :: 18] = True  # 3.6 ms apart (one burst at the 10 ms gap) to the end
+    verdict = p.validate(tr._replace(spikes=spikes), warmup=0)
+    assert len(verdict.failed) == 1 and "ms of silence after the burst, expected at least 50" in verdict.failed[0]
+
+
 def test_blown_up_candidate_is_a_failed_candidate():
     p = patterns.get("tonic_spiking")
     adex = models.get("adex")

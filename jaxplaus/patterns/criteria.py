@@ -194,6 +194,14 @@ def burst_contrast(window: int, factor: float = 2.0) -> Criterion:
     )
 
 
+def silence_after(window: int, ms: float, what: str = "the burst") -> Criterion:
+    """Activity that stops: at least ``ms`` of silence from the window's last spike to its end."""
+    return time_measure(
+        "{value:g} ms of silence after " + what, "stops",
+        lambda f: f.window_end[..., window] - f.last[..., window], ">=", ms, scale_ms=10.0,
+    )
+
+
 def safe_ratio(a, b):
     """``a / b`` with ``b`` kept away from 0 (for ratios of intervals or voltage swings)."""
     return a / jnp.maximum(b, 1e-9)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
     burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, ratio_measure, safe_ratio,
-    spike_count, time_measure,
+    silence_after, spike_count, time_measure,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, exact
 
@@ -112,10 +112,7 @@ PATTERNS = (
             burst_count(ON, "==", 1),
             first_burst_size(ON, 2),
             first_spike_within(50.0),
-            time_measure(  # the burst stops: a long silence to the end
-                "{value:g} ms of silence after the burst", "stops",
-                lambda f: f.window_end[..., ON] - f.last[..., ON], ">=", 50.0, scale_ms=10.0,
-            ),
+            silence_after(ON, 50.0),
         ),
     ),
     Pattern(

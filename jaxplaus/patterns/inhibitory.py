@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
-    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, spike_count,
+    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, silence_after, spike_count,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, in_open
 
@@ -49,6 +49,7 @@ PATTERNS = (
             spike_count(AFTER, "after release", ">=", 2),
             burst_count(AFTER, "==", 1),
             first_burst_size(AFTER, 2),
+            silence_after(AFTER, 50.0),
         ),
     ),
     Pattern(
