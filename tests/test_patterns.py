@@ -176,7 +176,7 @@ def test_spikes_on_consecutive_samples_are_not_a_burst():
 
 def test_a_train_hovering_at_the_burst_gap_is_not_tonic_bursting():
     """Intervals alternating 9.5 and 10.5 ms around the 10 ms burst gap make "bursts" of two
-    spikes; the contrast criterion (gaps >= 2x the longest interval within a burst) rejects it."""
+    spikes; the contrast criterion (gaps >= 3x the longest interval within a burst) rejects it."""
     p = patterns.get("tonic_bursting")
     tr = p.reference_trace()
     t = p.times()

@@ -179,7 +179,7 @@ def later_burst_size(window: int, n: int = 2) -> Criterion:
     )
 
 
-def burst_contrast(window: int, factor: float = 2.0) -> Criterion:
+def burst_contrast(window: int, factor: float = 3.0) -> Criterion:
     """Bursts stand apart: the shortest silence between two bursts of the window is at least
     ``factor`` times the longest interval within one. Without it an adapting train whose
     intervals hover around the burst gap would count as a train of bursts. (Holds trivially
