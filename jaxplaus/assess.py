@@ -60,9 +60,11 @@ default population of 16, as all shipped models have), seed 0, float64 search wi
 **Shared restarts** (``share``, off by default): a restart lane may start at another
 pattern's solution instead of a uniformly random point (:func:`jaxplaus.search.run_search`).
 It helps where patterns share a mechanism (tested on a synthetic pair); on izhikevich2004 it
-did not move the profile (16/20 with ``share=0.5`` against 17/20 without at the default budget,
-18/20 both at 51,200 with 8 lanes; inhibition-induced bursting stays out of reach even when
-every restart starts at the inhibition-induced spiking solution), so it is an option.
+did not move the profile (measured before the refractory and burst-contrast criteria: 16/20
+with ``share=0.5`` against 17/20 without at the default budget, 18/20 both at 51,200 with 8
+lanes; inhibition-induced bursting stays out of reach even when every restart starts at the
+inhibition-induced spiking solution, also re-measured at 204,800 with 16 lanes), so it is an
+option.
 
 **Gain**: protocol currents are in Izhikevich's units (up to 80). The gain is searched on a log
 scale within per-model default bounds (:data:`GAIN_BOUNDS`; unlisted models get

@@ -114,6 +114,19 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
+def _group_layout(run_dir, group: str, panel_inches: tuple[float, float], caption):
+    """A run's patterns of ``group`` and a titled figure sized for a grid of their panels.
+
+    Returns ``(results, patterns, figure, (rows, cols))``; ``caption(patterns)`` ends the title.
+    """
+    res = read(run_dir)
+    pats = _group_patterns(res, group)
+    rows, cols = _grid(len(pats))
+    fig = Figure(figsize=(panel_inches[0] * cols, panel_inches[1] * rows), layout="constrained")
+    fig.suptitle(f"{res['model']}: {group} patterns{caption(pats)}")
+    return res, pats, fig, (rows, cols)
+
+
 def _empty(fig: Figure, text: str) -> Figure:
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=12)
     return fig
@@ -128,11 +141,9 @@ def _style_title(ax, p: dict) -> None:
 
 def group_figure(run_dir, group: str) -> Figure:
     """One panel per pattern of input ``group``: voltage with spikes marked, the input below."""
-    res = read(run_dir)
-    pats = _group_patterns(res, group)
-    rows, cols = _grid(len(pats))
-    fig = Figure(figsize=(5.2 * cols, 3.6 * rows), layout="constrained")
-    fig.suptitle(f"{res['model']}: {group} patterns ({sum(p['passed'] for p in pats)}/{len(pats)} passed)")
+    res, pats, fig, (rows, cols) = _group_layout(
+        run_dir, group, (5.2, 3.6), lambda ps: f" ({sum(p['passed'] for p in ps)}/{len(ps)} passed)"
+    )
     if not pats:
         return _empty(fig, f"no {group} pattern was assessed")
     outer = fig.add_gridspec(rows, cols)
@@ -165,11 +176,7 @@ def group_figure(run_dir, group: str) -> Figure:
 
 def isi_figure(run_dir, group: str) -> Figure:
     """Per pattern of ``group``: each inter-spike interval (ms) against the time of its second spike."""
-    res = read(run_dir)
-    pats = _group_patterns(res, group)
-    rows, cols = _grid(len(pats))
-    fig = Figure(figsize=(4.6 * cols, 3.0 * rows), layout="constrained")
-    fig.suptitle(f"{res['model']}: {group} patterns, inter-spike intervals")
+    res, pats, fig, (rows, cols) = _group_layout(run_dir, group, (4.6, 3.0), lambda ps: ", inter-spike intervals")
     if not pats:
         return _empty(fig, f"no {group} pattern was assessed")
     for i, p in enumerate(pats):
