@@ -377,8 +377,8 @@ LOSS_PATTERN = "tonic_bursting"
 LOSS_MODELS = ("lif", "izhikevich2004")
 
 
-def bench_loss(jax, jp, sizes, repeats, log) -> list:
-    """The pattern loss path next to the plain summary path, on the same input.
+def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
+    """The pattern loss path next to the plain summary path, on the same input, for ``names``.
 
     ``loss``: ``Pattern.evaluate`` (in-scan features of the protocol after its warm-up, the
     control run, and the criteria); ``plain``: ``simulate_summary`` with the spike-count reducer
@@ -391,7 +391,7 @@ def bench_loss(jax, jp, sizes, repeats, log) -> list:
     pattern = patterns.get(LOSS_PATTERN)
     x = pattern.run_stimulus()
     rows = []
-    for name in LOSS_MODELS:
+    for name in names:
         model = jp.models.get(name)
         for n in sizes:
             params = random_params(model, n, seed=7)
@@ -530,7 +530,8 @@ def main(argv=None) -> dict:
     rows, base_rows = bench_engine(jax, jnp, jp, names, sizes, steps, repeats, TRACE_BYTES_LIMIT, log)
 
     log(f"loss path ({LOSS_PATTERN}):")
-    loss_rows = bench_loss(jax, jp, [s for s in sizes if s <= 100_000][-2:], repeats, log)
+    loss_names = names if args.models else LOSS_MODELS  # --models limits this section too
+    loss_rows = bench_loss(jax, jp, loss_names, [s for s in sizes if s <= 100_000][-2:], repeats, log)
 
     norse = {"skipped": "--no-norse"}
     if not args.no_norse:

@@ -25,3 +25,6 @@ def test_quick_benchmark_writes_ratios(tmp_path):
     assert summary and summary[0]["neuron_steps_per_s"] > 0 and summary[0]["ratio_vs_baseline"] > 0
     assert result["baseline"][0]["batch"] == 100
     assert "100" in result["derived"]["summary_over_baseline"] and "100" in result["derived"]["fraction_of_peak"]
+    # --models limits the loss-path section too
+    assert {r["model"] for r in result["loss_path"]} == {"izhikevich"}
+    assert all(r["loss_over_plain"] > 0 for r in result["loss_path"])
