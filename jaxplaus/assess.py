@@ -53,9 +53,10 @@ simulations of each), an upper bound. The search runs
 **Defaults**: model ``izhikevich2004`` (the reference model: it should reach most of 20/20),
 ``cma_es``, budget 12,800 (16 candidates x 4 restarts x 200 generations for a model with the
 default population of 16, as all shipped models have), seed 0, float64 search with jitter
-1e-4. On the 2-core CPU this was developed on, the default assessment takes about 60 seconds
-(compilation cached) and passes 17 of 20 patterns; 204,800 evaluations with 16 lanes pass 19
-(about 3 minutes: solved patterns leave the simulated batch).
+1e-4, half the lanes core lanes (below). On the 2-core CPU this was developed on, the default
+assessment takes about 60 to 80 seconds (compilation cached) and passes 16 of 20 patterns;
+204,800 evaluations with 16 lanes pass all 20 (about 2.5 minutes: solved patterns leave the
+simulated batch).
 
 **Shared restarts** (``share``, off by default): a restart lane may start at another
 pattern's solution instead of a uniformly random point (:func:`jaxplaus.search.run_search`).
@@ -65,6 +66,20 @@ with ``share=0.5`` against 17/20 without at the default budget, 18/20 both at 51
 lanes; inhibition-induced bursting stays out of reach even when every restart starts at the
 inhibition-induced spiking solution, also re-measured at 204,800 with 16 lanes), so it is an
 option.
+
+**Core lanes** (``core_lanes``): a model may name the parameters of its canonical form
+(:attr:`Model.core <jaxplaus.models.Model>`: Izhikevich's ``a, b, c, d`` and the step for both
+Izhikevich models). By default half of each pattern's restart lanes (the last ones) then search
+only those, with the model's other searched parameters held at their defaults (``mn`` 5,
+``bias`` 140, ...) and the input gain at 1, the protocol's own units; the other half search
+everything. A pattern that lives in a thin slab of the full space can be a broad region of the
+core one. Inhibition-induced bursting is the case in point (izhikevich2004, 204,800 evaluations
+x 16 lanes, T alone): from random starts in all 8 dimensions no seed of 4 found it (nor 819,200
+x 32 lanes), while the 5 core dimensions found it with 2 seeds of 2 (69,120 and 132,608
+evaluations); with half the lanes core, seed 0 found it at 20,992. The price is half the
+full-space lanes for patterns that need the other parameters (accommodation needs ``mn`` about 8).
+``core_lanes=0`` turns this off; ``settings.json`` records the lanes and the held values, and
+a result's ``lane`` says which lane won (core lanes are the last ``core_lanes``).
 
 **Gain**: protocol currents are in Izhikevich's units (up to 80). The gain is searched on a log
 scale within per-model default bounds (:data:`GAIN_BOUNDS`; unlisted models get
@@ -102,6 +117,7 @@ DEFAULT_ROBUSTNESS_N = 32
 DEFAULT_ROBUSTNESS_DELTA = 0.01
 DEFAULT_JITTER = 1e-4  # relative move of the two jittered copies of each candidate in the search
 DEFAULT_SHARE = 0.0  # probability that a lane restart starts at another pattern's solution (off: see assess)
+DEFAULT_CORE_LANES = None  # None: half the restart lanes search the model's core parameters, if it declares them
 SEARCH_DTYPE = "float64"  # default precision of the search (see the module docstring)
 VALIDATION_DTYPE = "float64"
 
@@ -503,6 +519,8 @@ class _Plan:
     dtype: str
     jitter: float
     share: float
+    core_lanes: int
+    pins: dict
     settings: dict
 
 
@@ -523,6 +541,7 @@ def plan(
     dtype=SEARCH_DTYPE,
     jitter=DEFAULT_JITTER,
     share=DEFAULT_SHARE,
+    core_lanes=DEFAULT_CORE_LANES,
 ) -> _Plan:
     """Check every argument of :func:`assess` and resolve the settings, computing nothing.
 
@@ -571,6 +590,7 @@ def plan(
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise ValueError(f"share must be a probability in [0, 1] (0: every restart uniformly random), got {share!r}")
     share = float(share)
+    core_lanes, pins = _core_lanes(model, space, core_lanes, restarts)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype (the search's precision) must be 'float32' or 'float64', got {dtype!r}")
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
@@ -602,13 +622,33 @@ def plan(
         "search_dtype": dtype,
         "jitter": jitter,
         "share": share,
+        "core_lanes": core_lanes,
+        "core_pins": pins,
         "validation_dtype": VALIDATION_DTYPE,
         "robustness": {"copies": robustness_n, "delta": delta, "perturbation": PERTURBATION},
     }
     return _Plan(
         model, pats, space, strategy.name, population_size, restarts, generations, int(seed), warmup,
-        robustness_n, delta, dtype, jitter, share, _results.plain(settings),
+        robustness_n, delta, dtype, jitter, share, core_lanes, pins, _results.plain(settings),
     )
+
+
+def _core_lanes(model, space, core_lanes, restarts: int) -> tuple[int, dict]:
+    """``(lanes, pins)``: how many restart lanes search the model's core parameters, and the
+    values the other searched dimensions are held at there (defaults; the gain at 1)."""
+    pins = {n: (1.0 if n == S.GAIN else float(model.parameters[n].default)) for n in space.names if n not in model.core}
+    if not model.core or not pins or len(pins) == space.num_dims:
+        if core_lanes not in (None, 0):
+            raise ValueError(
+                f"core_lanes: model {model.name!r} has no core parameters to search on their own here "
+                f"(its core: {list(model.core)}; searched: {list(space.names)}); pass 0 or None"
+            )
+        return 0, {}
+    if core_lanes is None:
+        core_lanes = restarts // 2
+    if isinstance(core_lanes, bool) or not isinstance(core_lanes, int | np.integer) or not 0 <= core_lanes <= restarts:
+        raise ValueError(f"core_lanes must be an int in [0, restarts={restarts}], got {core_lanes!r}")
+    return int(core_lanes), (pins if core_lanes else {})
 
 
 # ============================================================================ compiled pieces
@@ -678,6 +718,7 @@ def assess(
     dtype: str = SEARCH_DTYPE,
     jitter: float = DEFAULT_JITTER,
     share: float = DEFAULT_SHARE,
+    core_lanes: int | None = DEFAULT_CORE_LANES,
     out=None,
     resume: bool = False,
     chunk: int | None = None,
@@ -710,6 +751,10 @@ def assess(
         share: the probability that a restart lane starts at another pattern's solution rather
             than at a uniformly random point (:func:`jaxplaus.search.run_search`; see the module
             docstring); 0 makes every start uniformly random.
+        core_lanes: how many of each pattern's ``restarts`` lanes search only the model's core
+            parameters (:attr:`Model.core <jaxplaus.models.Model>`; see the module docstring),
+            the other searched parameters held at their defaults and the gain at 1. None: half
+            the lanes (rounded down) for a model with a core, 0 for one without.
         out: a run directory to write (``results.json``, ``summary.csv``, ``settings.json``,
             ``checkpoint.npz``); None writes nothing. Without ``resume`` it must not exist or
             be empty.
@@ -736,7 +781,7 @@ def assess(
     started = _now()
     p = plan(
         model, patterns, strategy, budget, restarts, seed, bounds, fixed, gain, population_size, warmup,
-        robustness_n, robustness_delta, dtype, jitter, share,
+        robustness_n, robustness_delta, dtype, jitter, share, core_lanes,
     )
     chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1)
     validators = _check_validators(validators, p.model)
@@ -817,6 +862,8 @@ def assess(
         initial_state=initial,
         dtype=p.dtype,
         share=p.share,
+        pin=p.pins,
+        pinned_lanes=p.core_lanes,
     )
     search_s = search_elapsed() if ran else search_before
 

@@ -199,7 +199,7 @@ def _split_names(items):
 
 
 _ASSESS_OPTIONS = ("model", "patterns", "strategy", "budget", "restarts", "population", "seed", "gain", "fixed",
-                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter", "share")
+                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter", "share", "core_lanes")
 
 
 def _from_settings(settings: dict) -> dict:
@@ -224,6 +224,7 @@ def _from_settings(settings: dict) -> dict:
         "dtype": settings["search_dtype"],
         "jitter": settings["jitter"],
         "share": settings.get("share", 0.0),  # runs made before restarts shared solutions
+        "core_lanes": settings.get("core_lanes", 0),  # runs made before core lanes
     }
 
 
@@ -285,7 +286,7 @@ def _cmd_assess(args) -> int:
     from jaxplaus import results as R
     from jaxplaus.assess import DEFAULT_BUDGET, DEFAULT_MODEL, DEFAULT_RESTARTS, DEFAULT_STRATEGY, assess
     from jaxplaus.assess import DEFAULT_ROBUSTNESS_DELTA, DEFAULT_ROBUSTNESS_N, SEARCH_DTYPE
-    from jaxplaus.assess import DEFAULT_JITTER, DEFAULT_SHARE
+    from jaxplaus.assess import DEFAULT_CORE_LANES, DEFAULT_JITTER, DEFAULT_SHARE
     from jaxplaus.patterns.base import DEFAULT_WARMUP
 
     given = {
@@ -305,6 +306,7 @@ def _cmd_assess(args) -> int:
         "dtype": args.search_dtype,
         "jitter": args.jitter,
         "share": args.share,
+        "core_lanes": args.core_lanes,
     }
     if args.resume:
         if args.out is None:
@@ -335,6 +337,7 @@ def _cmd_assess(args) -> int:
             "restarts": DEFAULT_RESTARTS, "seed": 0, "warmup": DEFAULT_WARMUP,
             "robustness_n": DEFAULT_ROBUSTNESS_N, "robustness_delta": DEFAULT_ROBUSTNESS_DELTA,
             "dtype": SEARCH_DTYPE, "jitter": DEFAULT_JITTER, "share": DEFAULT_SHARE,
+            "core_lanes": DEFAULT_CORE_LANES,
         }
         opts = {k: (defaults.get(k) if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
         validator_names = ["norse"] if args.validate_norse else []
@@ -345,7 +348,8 @@ def _cmd_assess(args) -> int:
         patterns=opts["patterns"], strategy=opts["strategy"], budget=opts["budget"], restarts=opts["restarts"],
         seed=opts["seed"], bounds=opts["bounds"], fixed=opts["fixed"], gain=opts["gain"],
         population_size=opts["population"], warmup=opts["warmup"], robustness_n=opts["robustness_n"],
-        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], share=opts["share"], chunk=args.chunk,
+        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], share=opts["share"],
+        core_lanes=opts["core_lanes"], chunk=args.chunk,
         progress=None, validators=validators,
     )
     if out is None:
@@ -355,7 +359,7 @@ def _cmd_assess(args) -> int:
         plan(opts["model"], **{k: kwargs[k] for k in ("patterns", "strategy", "budget", "restarts", "seed",
                                                        "bounds", "fixed", "gain", "population_size", "warmup",
                                                        "robustness_n", "robustness_delta", "dtype",
-                                                       "jitter", "share")})
+                                                       "jitter", "share", "core_lanes")})
         out = _default_out(str(opts["model"]))
     if not args.quiet:
         verb = "resuming" if args.resume else "assessing"
@@ -444,6 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--share", type=float,
         help="probability that a restart starts at another pattern's solution (default 0: always uniform)",
+    )
+    p.add_argument(
+        "--core-lanes", dest="core_lanes", type=int,
+        help="restart lanes per pattern that search only the model's core parameters, the rest at their "
+             "defaults and the gain at 1 (default: half the lanes for a model with a core, e.g. izhikevich2004)",
     )
     p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -652,17 +652,28 @@ def _initial_state(core: _Core, seed: int) -> SearchState:
 
 
 @functools.lru_cache(maxsize=16)
-def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: bool, share: float) -> Callable:
-    """The compiled ``(state, n) -> state`` running ``n`` generations."""
-    space, alg, params, dtype = core.space, core.algorithm, core.params, core.dtype
+def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: bool, share: float, pin) -> Callable:
+    """The compiled ``(state, n) -> state`` running ``n`` generations.
 
-    def lane_step(lane: _Lane, task, g, frozen, keys, u):
+    ``pin``: ``(mask [D], z [D], n_lanes)`` as tuples (see :func:`_pins`), or None.
+    """
+    space, alg, params, dtype = core.space, core.algorithm, core.params, core.dtype
+    r = core.restarts
+    if pin is None:
+        pinned_lanes = np.zeros(r, bool)
+    else:
+        pin_mask, pin_z = np.asarray(pin[0], bool), np.asarray(pin[1], dtype)
+        pinned_lanes = np.arange(r) >= r - pin[2]  # the last lanes of each task
+
+    def lane_step(lane: _Lane, task, g, frozen, keys, u, pinned):
         k_ask, k_tell, k_init = keys
         center = (core.start == "center") & (lane.restarts_done == 0)
         state = _tree_where(lane.fresh, _fresh(core, u, k_init, center), lane.strategy)
         sampled, state = alg.ask(k_ask, state, params)
         sampled = sampled.astype(dtype)  # [pop, D]
         z = jnp.clip(sampled, 0.0, 1.0)  # evaluate, and tell, the repaired points
+        if pin is not None:  # a pinned lane searches the subspace: the pinned coordinates held
+            z = jnp.where(pinned & pin_mask, pin_z, z)
         loss = jnp.asarray(objective(to_physical(space, z), task)).astype(dtype)  # [pop]
         finite = jnp.isfinite(loss)
         told = jnp.where(finite, jnp.minimum(loss, FAILED_LOSS), FAILED_LOSS)
@@ -695,9 +706,8 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
         )
         return _tree_where(frozen, lane, new)
 
-    lanes_of_task = jax.vmap(lane_step, in_axes=(0, None, None, 0, 0, 0))
-    all_lanes = jax.vmap(lanes_of_task, in_axes=(0, 0, None, 0, 0, 0))
-    r = core.restarts
+    lanes_of_task = jax.vmap(lane_step, in_axes=(0, None, None, 0, 0, 0, 0))
+    all_lanes = jax.vmap(lanes_of_task, in_axes=(0, 0, None, 0, 0, 0, None))
 
     def lane_randoms(key, task, pool_z, pool_ok):
         # each task's lanes draw from the generation key folded with the task's index, so a
@@ -719,7 +729,7 @@ def _advance(core: _Core, objective, x_tol: float, patience: int, stop_at_zero: 
     def run_lanes(lanes, tasks, g, frozen, key, pool_z, pool_ok):
         # the random numbers are drawn outside the lanes' vmap: unbatched threefry compiles faster
         keys, u = jax.vmap(lane_randoms, in_axes=(None, 0, None, None))(key, tasks, pool_z, pool_ok)
-        return all_lanes(lanes, tasks, g, frozen, keys, u)
+        return all_lanes(lanes, tasks, g, frozen, keys, u, jnp.asarray(pinned_lanes))
 
     def generation(state: SearchState, tasks, pool_z, pool_ok) -> SearchState:
         g = state.generation
@@ -916,6 +926,8 @@ def run_search(
     stop_at_zero: bool = True,
     start: str = "uniform",
     share: float = 0.0,
+    pin: Mapping[str, float] | None = None,
+    pinned_lanes: int = 0,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -973,6 +985,12 @@ def run_search(
             random population). Tasks that are related (firing patterns sharing a mechanism)
             help each other. The pool of solutions is refreshed every :data:`REBATCH_EVERY`
             generations (it is empty until a task is solved).
+        pin: ``name -> value`` (physical units) for some searched dimensions, held at these
+            values in the last ``pinned_lanes`` lanes of every task: those lanes search the
+            subspace of the other dimensions (every candidate they evaluate, and their best
+            point, has the pinned values). A value outside its bounds is held at the nearer
+            bound. Used by :func:`jaxplaus.assess` to search a model's core parameters.
+        pinned_lanes: how many of the ``restarts`` lanes are pinned (0 to ``restarts``).
 
     Returns:
         A :class:`SearchResult`.
@@ -992,6 +1010,7 @@ def run_search(
     share = float(share)
     if not 0 <= share <= 1:
         raise ValueError(f"share must be a probability in [0, 1], got {share}")
+    pins = _pins(space, pin, pinned_lanes, core.restarts)
 
     seed = _seed(seed)
     with precision(core.dtype), _rng():
@@ -1005,7 +1024,7 @@ def run_search(
         done = int(state.generation)
         if done > generations:
             raise ValueError(f"initial_state has already run {done} generations, more than generations={generations}")
-        advance = _advance(core, objective, x_tol, patience, bool(stop_at_zero), share)
+        advance = _advance(core, objective, x_tol, patience, bool(stop_at_zero), share, pins)
         while done < generations:
             end = min(done + chunk, generations)
             while done < end:  # the chunk, cut where the batch is set again
@@ -1017,6 +1036,28 @@ def run_search(
             if on_chunk is not None:
                 on_chunk(state, done)
         return _result(core, state)
+
+
+def _pins(space: SearchSpace, pin, pinned_lanes, restarts: int):
+    """``(mask [D], z [D], pinned_lanes)`` as hashable tuples, or None when nothing is pinned."""
+    if isinstance(pinned_lanes, bool) or not isinstance(pinned_lanes, int | np.integer) or not 0 <= pinned_lanes <= restarts:
+        raise ValueError(f"pinned_lanes must be an int in [0, restarts={restarts}], got {pinned_lanes!r}")
+    pin = dict(pin or {})
+    unknown = sorted(set(pin) - set(space.names))
+    if unknown:
+        raise ValueError(f"pin: {unknown} are not searched dimensions; searched: {list(space.names)}")
+    for name, value in pin.items():
+        if not (isinstance(value, int | float | np.number) and math.isfinite(value)):
+            raise ValueError(f"pin[{name!r}]: expected a finite number, got {value!r}")
+    if not pin or pinned_lanes == 0:
+        return None
+    z = np.asarray(to_unit(space, {**dict(zip(space.names, space.lo)), **pin}), np.float64)
+    for name, value, zi in zip(space.names, space.lo, z):
+        if name in pin and not np.isfinite(zi):
+            raise ValueError(f"pin[{name!r}]: {pin[name]!r} has no place on {name!r}'s log scale (it must be > 0)")
+    z = np.clip(z, 0.0, 1.0)
+    mask = tuple(name in pin for name in space.names)
+    return mask, tuple(float(v) for v in z), int(pinned_lanes)
 
 
 def _check_objective(objective, space, pop, dtype):

@@ -192,6 +192,8 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(chunk=0), ValueError, "chunk must be an int >= 1"),
         (dict(jitter=-1e-3), ValueError, r"jitter must be a number in \[0, 0.1\]"),
         (dict(dtype="float16"), ValueError, "dtype .* must be 'float32' or 'float64', got 'float16'"),
+        (dict(core_lanes=5), ValueError, r"core_lanes must be an int in \[0, restarts=4\], got 5"),
+        (dict(model="lif", core_lanes=1), ValueError, "core_lanes: model 'lif' has no core parameters"),
     ],
 )
 def test_bad_input_is_named_and_nothing_is_written(tmp_path, kwargs, error, match):
@@ -213,3 +215,8 @@ def test_plan_resolves_the_defaults():
     assert q.settings["space"]["fixed"] == {"v_leak": 0.0, "gain": 0.01}
     assert math.isclose(q.settings["robustness"]["delta"], 0.01)
     assert np.isfinite(q.settings["budget"])
+    # core lanes: half the lanes search a, b, c, d and tau, with mn, bias at their defaults, gain 1
+    assert p.core_lanes == 2 and p.settings["core_lanes"] == 2
+    assert p.pins == p.settings["core_pins"] == {"mn": 5.0, "bias": 140.0, "gain": 1.0}
+    assert plan(restarts=5).core_lanes == 2 and plan(core_lanes=0).pins == {}
+    assert q.core_lanes == 0 and q.pins == {}  # lif declares no core

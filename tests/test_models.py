@@ -30,6 +30,10 @@ def test_bad_bounds_are_refused():
         jp.Parameter(0.0, 2.0, 1.0)
     with pytest.raises(ValueError, match="log-scale.*lo > 0"):
         jp.Parameter(1.0, 0.0, 1.0, log=True)
+    base = models.get("izhikevich2004")
+    with pytest.raises(ValueError, match=r"core names \['e'\] are not parameters; known: \['a', 'b'"):
+        jp.Model("bad", base.parameters, base.initial_state, base.step, core=("a", "e"))
+    assert jp.Model("ok", base.parameters, base.initial_state, base.step, core=("a", "gain")).core == ("a", "gain")
 
 
 # Norse 1.1.0 numbers measured on the reference (shared/spec/norse-reference.md), not by this code.

@@ -241,6 +241,21 @@ def test_partial_progress_scores_better_than_none():
     assert np.all(weak > 0) and np.all(np.diff(weak) < 0), weak
 
 
+def test_silent_inhibition_induced_bursting_scores_better_closer_to_firing():
+    """Without a spike, a T candidate whose voltage comes closer to firing while the input is
+    lowered scores better: the search's only signal on the silent side of the bursting region."""
+    p = patterns.get("inhibition_induced_bursting")
+    lowered = lambda t: (t > 50) & (t <= 250)  # noqa: E731
+    losses = []
+    for cap in (-63.0, -55.0, -45.0):
+        _, tr = _edited(p.name, keep=lambda idx, t: np.zeros(len(idx), bool),
+                        v_edit=lambda v, s, t, cap=cap: np.where(lowered(t), np.minimum(v, cap), v))
+        verdict = p.validate(tr, warmup=0)
+        assert verdict.features["count"] == [0.0, 0.0, 0.0]
+        losses.append(verdict.loss)
+    assert np.all(np.diff(losses) < 0), losses
+
+
 # ----------------------------------------------------------------------------- negative control by model
 
 LIF_CANNOT = [

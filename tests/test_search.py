@@ -276,6 +276,31 @@ def test_restarts_may_start_from_another_tasks_solution():
         S.run_search(related, SPACE, "cma_es", share=1.5, **kw)
 
 
+def test_pinned_lanes_search_the_subspace_of_the_other_dimensions():
+    """The last ``pinned_lanes`` lanes of every task evaluate only points with the pinned values
+    (so their best points have them exactly); the other lanes search the whole cube."""
+    pin = {"v_leak": 0.25, "gain": 3.0}
+    kw = dict(population_size=8, generations=30, restarts=3, n_tasks=2, stop_at_zero=False)
+    r = S.run_search(sphere, SPACE, "cma_es", pin=pin, pinned_lanes=2, **kw)
+    z_pin = np.asarray(S.to_unit(SPACE, {**dict(zip(SPACE.names, SPACE.lo)), **pin}))
+    held = [SPACE.names.index(n) for n in pin]
+    for t in range(2):
+        np.testing.assert_allclose(r.lane_best_z[t, 1:, held], np.repeat(z_pin[held][:, None], 2, 1), rtol=1e-6)
+        assert np.all(np.abs(r.lane_best_z[t, 0, held] - z_pin[held]) > 1e-3)  # lane 0 is free
+        free = [i for i in range(D) if i not in held]
+        # the pinned lanes still optimise the free dimensions
+        assert np.max(np.abs(r.lane_best_z[t, 1:, free] - TARGETS[t, free][:, None])) < 0.05
+    assert np.all(np.asarray(r.best_loss) < 0.05)
+    for bad, match in [
+        (dict(pin=pin, pinned_lanes=4), r"pinned_lanes must be an int in \[0, restarts=3\], got 4"),
+        (dict(pin={"v_reset": 0.0}, pinned_lanes=1), r"pin: \['v_reset'\] are not searched dimensions"),
+        (dict(pin={"gain": -1.0}, pinned_lanes=1), r"pin\['gain'\]: -1.0 has no place on 'gain'"),
+        (dict(pin={"v_th": float("nan")}, pinned_lanes=1), r"pin\['v_th'\]: expected a finite number"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            S.run_search(sphere, SPACE, "cma_es", **bad, **kw)
+
+
 LONG = dict(population_size=8, generations=1100, restarts=2, n_tasks=2, stop_at_zero=False)
 
 

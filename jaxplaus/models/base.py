@@ -11,6 +11,11 @@ things of it, and nothing about its equations:
   sample; ``v`` is the scalar membrane voltage to report (in the model's own units) and
   ``spike`` a scalar that is nonzero (or ``True``) when the neuron fired on this sample.
 
+Optionally, ``core``: the names of the parameters of the model's canonical form (Izhikevich's
+``a, b, c, d`` and step, say), which an assessment searches on their own in some restart lanes:
+there every other parameter is held at its default and the input gain at 1 (the protocol's own
+units; list ``"gain"`` in ``core`` to search it there too). See :func:`jaxplaus.assess`.
+
 The step is written for a single neuron; the engine vmaps it over populations, so a step never
 has to think about batch dimensions. It must be a pure JAX function.
 """
@@ -71,6 +76,14 @@ class Model:
     initial_state: Callable[[Params], State]
     step: StepFn
     reference: str = ""
+    core: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        unknown = [n for n in self.core if n not in self.parameters and n != "gain"]
+        if unknown:
+            raise ValueError(
+                f"model {self.name!r}: core names {unknown} are not parameters; known: {list(self.parameters)} (and 'gain')"
+            )
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

@@ -57,4 +57,7 @@ izhikevich = Model(
     initial_state=initial_state,
     step=step,
     reference="Norse 1.1.0 norse.torch.functional.izhikevich (IzhikevichParameters, dt=0.001)",
+    # Izhikevich's parameters and the step, as Norse's presets vary them (sq, mn, bias and v_th
+    # at Norse's defaults; its currents are in figure1.m's units)
+    core=("a", "b", "c", "d", "tau_inv"),
 )

@@ -68,6 +68,9 @@ def make(accommodation: bool = False) -> Model:
         initial_state=initial_state,
         step=functools.partial(_step, accommodation=accommodation),
         reference="Izhikevich (2004) figure1.m" + (", panel R (accommodation) form of u'" if accommodation else ""),
+        # the paper's own parameters and figure1.m's per-panel step; mn and bias are 5 and 140 in
+        # 18 of the 20 panels, and the protocol's currents are in this model's units
+        core=("a", "b", "c", "d", "tau"),
     )
 
 

@@ -78,6 +78,10 @@ PATTERNS = (
         windows=((None, 50), (50, 250), (250, None)),
         criteria=(
             quiet(HIGH, "at the high baseline"),
+            # implied by the burst criteria below (2 bursts of 2); it is here for its graded credit,
+            # as in S: a silent candidate scores better the closer it comes to firing while the
+            # input is lowered (without it, every silent candidate scored the same)
+            spike_count(LOWERED, "while the input is lowered", ">=", 4),
             burst_count(LOWERED, ">=", 2),
             first_burst_size(LOWERED, 2),
             later_burst_size(LOWERED, 2),
