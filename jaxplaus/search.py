@@ -1052,7 +1052,7 @@ def _pins(space: SearchSpace, pin, pinned_lanes, restarts: int):
     if not pin or pinned_lanes == 0:
         return None
     z = np.asarray(to_unit(space, {**dict(zip(space.names, space.lo)), **pin}), np.float64)
-    for name, value, zi in zip(space.names, space.lo, z):
+    for name, zi in zip(space.names, z):
         if name in pin and not np.isfinite(zi):
             raise ValueError(f"pin[{name!r}]: {pin[name]!r} has no place on {name!r}'s log scale (it must be > 0)")
     z = np.clip(z, 0.0, 1.0)
