@@ -64,8 +64,8 @@ It helps where patterns share a mechanism (tested on a synthetic pair); on izhik
 did not move the profile (measured before the refractory and burst-contrast criteria: 16/20
 with ``share=0.5`` against 17/20 without at the default budget, 18/20 both at 51,200 with 8
 lanes; inhibition-induced bursting stays out of reach even when every restart starts at the
-inhibition-induced spiking solution, also re-measured at 204,800 with 16 lanes), so it is an
-option.
+inhibition-induced spiking solution, also re-measured at 204,800 with 16 lanes; the core lanes
+below are what found it), so it is an option.
 
 **Core lanes** (``core_lanes``): a model may name the parameters of its canonical form
 (:attr:`Model.core <jaxplaus.models.Model>`: Izhikevich's ``a, b, c, d`` and the step for both
@@ -635,8 +635,15 @@ def plan(
 
 def _core_lanes(model, space, core_lanes, restarts: int) -> tuple[int, dict]:
     """``(lanes, pins)``: how many restart lanes search the model's core parameters, and the
-    values the other searched dimensions are held at there (defaults; the gain at 1)."""
-    pins = {n: (1.0 if n == S.GAIN else float(model.parameters[n].default)) for n in space.names if n not in model.core}
+    values the other searched dimensions are held at there (defaults, the gain at 1, each
+    within its searched bounds)."""
+    # the held value is the default (the gain: 1) moved into the searched bounds, so that
+    # settings.json records the value the core lanes actually use
+    pins = {
+        n: min(max(1.0 if n == S.GAIN else float(model.parameters[n].default), lo), hi)
+        for n, lo, hi in zip(space.names, space.lo, space.hi)
+        if n not in model.core
+    }
     if not model.core or not pins or len(pins) == space.num_dims:
         if core_lanes not in (None, 0):
             raise ValueError(

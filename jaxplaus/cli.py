@@ -223,8 +223,10 @@ def _from_settings(settings: dict) -> dict:
         "robustness_delta": settings["robustness"]["delta"],
         "dtype": settings["search_dtype"],
         "jitter": settings["jitter"],
-        "share": settings.get("share", 0.0),  # runs made before restarts shared solutions
-        "core_lanes": settings.get("core_lanes", 0),  # runs made before core lanes
+        # settings.json files older than these options read, so that assess can name the
+        # difference (it refuses to resume them: their results would not be reproduced)
+        "share": settings.get("share", 0.0),
+        "core_lanes": settings.get("core_lanes", 0),
     }
 
 

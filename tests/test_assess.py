@@ -220,3 +220,6 @@ def test_plan_resolves_the_defaults():
     assert p.pins == p.settings["core_pins"] == {"mn": 5.0, "bias": 140.0, "gain": 1.0}
     assert plan(restarts=5).core_lanes == 2 and plan(core_lanes=0).pins == {}
     assert q.core_lanes == 0 and q.pins == {}  # lif declares no core
+    # a default outside narrowed bounds is held at the nearer bound, and recorded so
+    r = plan(bounds={"mn": (5.5, 6.0)}, gain=(2.0, 4.0))
+    assert r.pins == r.settings["core_pins"] == {"mn": 5.5, "bias": 140.0, "gain": 2.0}
