@@ -89,3 +89,26 @@ def test_a_user_model_in_twenty_lines():
     tr = jp.simulate(toy, {"dt": jnp.array([0.1, 0.5])}, np.full(100, 2.0))
     assert tr.v.shape == (2, 100)
     assert 0 < int(tr.spikes[0].sum()) < int(tr.spikes[1].sum())
+
+
+def test_with_input_gain_gives_equal_models_for_one_model():
+    """A gained model is a value: two calls on one model give equal, equally hashed models (so
+    the caches and compiled kernels keyed on the model are shared), another model an unequal one."""
+    from jaxplaus.simulate import _initial_structure
+
+    lif = models.get("lif")
+    a, b = models.with_input_gain(lif), models.with_input_gain(lif)
+    assert a == b and hash(a) == hash(b) and a is not b
+    assert a != lif and a != models.with_input_gain(models.get("adex"))
+    twin = jp.Model("lif", lif.parameters, lif.initial_state, lif.step)  # models compare by identity
+    assert models.with_input_gain(twin) != a
+    assert list(a.parameters) == [*lif.parameters, "gain"] and a.name == "lif[gain]"
+    with pytest.raises(ValueError, match="already has a parameter named 'gain'"):
+        models.with_input_gain(a)
+    x, params = np.full(50, 0.3), dict(lif.defaults(), gain=2.0)
+    first = jp.simulate(a, params, x)
+    misses = _initial_structure.cache_info().misses
+    second = jp.simulate(b, params, x)
+    assert _initial_structure.cache_info().misses == misses  # b hit a's entry
+    np.testing.assert_array_equal(first.v, second.v)
+    np.testing.assert_array_equal(first.v, jp.simulate(lif, lif.defaults(), 2.0 * x).v)

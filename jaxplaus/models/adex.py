@@ -57,4 +57,5 @@ adex = Model(
     initial_state=initial_state,
     step=step,
     reference="Norse 1.1.0 norse.torch.functional.lif_adex (LIFAdExParameters, dt=0.001)",
+    gain_bounds=(1e-4, 10.0),  # as lif's: the same input stage
 )

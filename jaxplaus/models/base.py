@@ -11,6 +11,10 @@ things of it, and nothing about its equations:
   sample; ``v`` is the scalar membrane voltage to report (in the model's own units) and
   ``spike`` a scalar that is nonzero (or ``True``) when the neuron fired on this sample.
 
+Optionally, ``gain_bounds``: the ``(lo, hi)`` range (log scale) an assessment searches the input
+gain in, by default :data:`DEFAULT_GAIN_BOUNDS`; protocol currents are in Izhikevich's units (up to
+80), so a model whose input scale differs declares its own range here.
+
 Optionally, ``core``: the names of the parameters of the model's canonical form (Izhikevich's
 ``a, b, c, d`` and step, say), which an assessment searches on their own in some restart lanes:
 there every other parameter is held at its default and the input gain at 1 (the protocol's own
@@ -23,6 +27,7 @@ has to think about batch dimensions. It must be a pure JAX function.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +35,8 @@ from typing import Any
 Params = dict[str, Any]
 State = Any  # a pytree of scalars (shipped models use dicts)
 StepFn = Callable[[Params, State, Any], tuple[State, Any, Any]]
+
+DEFAULT_GAIN_BOUNDS = (1e-4, 1e2)  # a model that declares none: wide, on a log scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +84,12 @@ class Model:
     step: StepFn
     reference: str = ""
     core: tuple[str, ...] = ()
+    gain_bounds: tuple[float, float] = DEFAULT_GAIN_BOUNDS
 
     def __post_init__(self):
+        lo, hi = self.gain_bounds
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+            raise ValueError(f"model {self.name!r}: gain_bounds must be 0 < lo < hi, got {self.gain_bounds!r}")
         unknown = [n for n in self.core if n not in self.parameters and n != "gain"]
         if unknown:
             raise ValueError(
@@ -127,30 +138,52 @@ def spike_reset(fired, value, reset_value):
 
 
 GAIN = "gain"  # the input gain's name among a gained model's parameters
-_GAINED: dict[int, Model] = {}
 
 
-def with_input_gain(model: Model) -> Model:
+def _without_gain(p: Params) -> Params:
+    return {k: v for k, v in p.items() if k != GAIN}
+
+
+def _gained_initial_state(model: Model, p: Params) -> State:
+    return model.initial_state(_without_gain(p))
+
+
+def _gained_step(model: Model, p: Params, s: State, x):
+    return model.step(_without_gain(p), s, p[GAIN] * x)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class GainedModel(Model):
+    """A model whose input is scaled by one more parameter, ``"gain"`` (see :func:`with_input_gain`).
+
+    Compares and hashes as its ``base`` model (two gained copies of one model are equal and hash
+    alike, and differ from the base itself), so a cache or a jit keyed on the model reuses one
+    compiled kernel for every copy.
+    """
+
+    base: Model = dataclasses.field(kw_only=True)  # the model whose input is scaled
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.base == self.base
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.base))
+
+
+def with_input_gain(model: Model) -> GainedModel:
     """``model`` with one more parameter, ``"gain"``, that scales its input: ``step(p, s, gain * x)``.
 
     Lets a population share ONE ``[T]`` stimulus while each candidate has its own input gain
-    (no ``[batch, T]`` input in memory). The same object is returned for the same model, so its
-    compiled kernels are reused.
+    (no ``[batch, T]`` input in memory). Calls with the same model return equal models (equal
+    hashes too), so their compiled kernels are reused.
     """
-    key = id(model)
-    if key not in _GAINED or _GAINED[key][0] is not model:
-        if GAIN in model.parameters:
-            raise ValueError(f"model {model.name!r} already has a parameter named {GAIN!r}")
-
-        def strip(p):
-            return {k: v for k, v in p.items() if k != GAIN}
-
-        gained = Model(
-            name=f"{model.name}[gain]",
-            parameters={**model.parameters, GAIN: Parameter(1.0, 1e-6, 1e6, log=True, doc="input gain")},
-            initial_state=lambda p: model.initial_state(strip(p)),
-            step=lambda p, s, x: model.step(strip(p), s, p[GAIN] * x),
-            reference=model.reference,
-        )
-        _GAINED[key] = (model, gained)
-    return _GAINED[key][1]
+    if GAIN in model.parameters:
+        raise ValueError(f"model {model.name!r} already has a parameter named {GAIN!r}")
+    return GainedModel(
+        name=f"{model.name}[gain]",
+        parameters={**model.parameters, GAIN: Parameter(1.0, 1e-6, 1e6, log=True, doc="input gain")},
+        initial_state=functools.partial(_gained_initial_state, model),
+        step=functools.partial(_gained_step, model),
+        reference=model.reference,
+        base=model,
+    )

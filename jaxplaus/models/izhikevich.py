@@ -60,4 +60,5 @@ izhikevich = Model(
     # Izhikevich's parameters and the step, as Norse's presets vary them (sq, mn, bias and v_th
     # at Norse's defaults; its currents are in figure1.m's units)
     core=("a", "b", "c", "d", "tau_inv"),
+    gain_bounds=(0.1, 10.0),  # the protocols' currents are in this model's units (gain ~1)
 )

@@ -71,6 +71,7 @@ def make(accommodation: bool = False) -> Model:
         # the paper's own parameters and figure1.m's per-panel step; mn and bias are 5 and 140 in
         # 18 of the 20 panels, and the protocol's currents are in this model's units
         core=("a", "b", "c", "d", "tau"),
+        gain_bounds=(0.1, 10.0),  # the protocols' currents are in this model's units (gain ~1)
     )
 
 

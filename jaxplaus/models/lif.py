@@ -45,4 +45,8 @@ lif = Model(
     initial_state=initial_state,
     step=step,
     reference="Norse 1.1.0 norse.torch.functional.lif (LIFParameters, dt=0.001)",
+    # Norse's LIF family fires for a constant input above ~0.2 (v_th 1, tau_syn_inv 200: the
+    # synaptic current integrates the input, i ~ x / (dt tau_syn_inv)), so across its parameter
+    # ranges the gain that maps the protocols' currents (up to 80) runs from ~1e-4 to a few
+    gain_bounds=(1e-4, 10.0),
 )
