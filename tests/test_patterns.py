@@ -330,8 +330,7 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
         loss64 = np.asarray(p.evaluate(m, cand, gain, dtype="float64"))
         robust = (loss32 == 0) == (loss64 == 0)
         trace, control = p.run(m, cand, gain)
-        f = p.features_of_trace(trace.v, trace.spikes, DEFAULT_WARMUP)
-        f = f._replace(control_spikes=jnp.asarray(np.asarray(control.spikes)[:, DEFAULT_WARMUP:].sum(-1), jnp.float32))
+        f = p.features_of_trace(trace.v, trace.spikes, DEFAULT_WARMUP, control)
         from_traces = np.asarray(p.loss(f, trace.finite & control.finite))
         assert robust.mean() > 0.9
         np.testing.assert_array_equal((from_traces == 0)[robust], (loss32 == 0)[robust])
@@ -346,3 +345,33 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
     if model_name == "izhikevich2004":
         assert passes > 30  # the sample really exercises both sides
     assert agree > 0.9 * total
+
+
+def test_search_objective_and_validation_agree_with_the_control_run():
+    """The search's objective (suite_loss: in-scan features of stimuli padded to a common length,
+    specs stacked, the pattern chosen by a traced task) and the validation of recorded traces
+    (check) make the same features: equal losses and verdicts, the control run's count included."""
+    from jaxplaus._precision import precision
+    from jaxplaus.patterns.suite import suite_loss
+
+    m = models.get("izhikevich2004")
+    pats = tuple(patterns.get(n) for n in ("tonic_spiking", "rebound_spike", "phasic_bursting"))
+    ref = pats[1].reference.params()
+    # passes rebound_spike; a rebound burst; firing under the initial input (fails the control run)
+    cands = [ref, patterns.get("rebound_burst").reference.params(), dict(ref, bias=150.0)]
+    params = {k: np.array([c[k] for c in cands] * 2) for k in m.parameters}
+    params["gain"] = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+    loss = suite_loss(m, pats)
+    controlled = 0
+    for t, p in enumerate(pats):
+        with precision("float64") as dt:
+            search = np.asarray(loss({k: jnp.asarray(v, dt) for k, v in params.items()}, jnp.int32(t)))
+        for i in range(len(params["gain"])):
+            v = p.check(m, {k: float(params[k][i]) for k in m.parameters}, float(params["gain"][i]))
+            np.testing.assert_allclose(search[i], v.loss, rtol=1e-12, atol=1e-12)
+            assert (search[i] == 0) == v.passed
+            controlled += v.features["control_spikes"] > 0
+            assert (v.features["control_spikes"] > 0) == any("control run" in f for f in v.failed)
+        if p.name == "rebound_spike":
+            assert search[0] == 0
+    assert controlled >= 3

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplaus.patterns import features as F
+from jaxplaus.patterns import runs
 from jaxplaus.patterns.criteria import Criterion
 from jaxplaus.patterns.protocol import GROUPS, Protocol, Reference
 
@@ -184,23 +185,14 @@ class Pattern:
         Traceable (it can run inside jit and vmap)."""
         from jaxplaus import models
         from jaxplaus._precision import precision
-        from jaxplaus.simulate import simulate_summary
 
         _check_gain(gain)
-        spec = self.spec(warmup)
         gained = models.with_input_gain(models.get(model))
         with precision(dtype) as dt:
-            params = dict(params, gain=gain)  # one shared [T] stimulus; the gain acts inside the step
-            run = simulate_summary(
-                gained, params, self.run_stimulus(warmup), F.feature_reducer(), state0,
-                context=spec, dtype=dt, unroll=1,
+            return runs.simulated(  # one shared [T] stimulus; the gain acts inside the step
+                gained, dict(params, gain=gain), self.run_stimulus(warmup), self.control_stimulus(warmup),
+                self.spec(warmup), state0=state0, dtype=dt,
             )
-            control = simulate_summary(
-                gained, params, self.control_stimulus(warmup), F.control_reducer(), state0,
-                context=(jnp.int32(warmup), jnp.int32(warmup + self.n_samples)), dtype=dt,
-            )
-            f = F.finish(run.values, spec)._replace(control_spikes=control.values)
-            return f, run.finite & control.finite
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:
         """``[...]`` loss of candidates (see :meth:`features` for the arguments)."""
@@ -210,43 +202,28 @@ class Pattern:
         with precision(kwargs.get("dtype", "float32")):  # a float64 loss stays float64
             return self.loss(f, finite)
 
-    def features_of_trace(self, v, spikes, warmup: int = 0) -> F.Features:
-        """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the same reducer, run
-        over the recording)."""
+    def features_of_trace(self, v, spikes, warmup: int = 0, control=None) -> F.Features:
+        """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the reducers of
+        :meth:`features`, run over the recording). ``control`` is the matching control run (a
+        :class:`~jaxplaus.Trace`, or anything with ``v`` and ``spikes``); without it
+        ``control_spikes`` is 0."""
         from jaxplaus._precision import precision
 
         dtype = "float64" if np.asarray(v).dtype == np.float64 else "float32"
         with precision(dtype):
-            return self._features_of_trace(jnp.asarray(v, dtype), jnp.asarray(spikes), warmup)
-
-    def _features_of_trace(self, v, spikes, warmup):
-        spec = self.spec(warmup)
-        batch = v.shape[:-1]
-        v2 = v.reshape((-1, v.shape[-1]))
-        s2 = spikes.reshape((-1, v.shape[-1])).astype(bool)
-
-        from jaxplaus.simulate import Sample
-
-        def one(vs, ss):
-            def body(c, inp):
-                k, vk, sk = inp
-                return F.update(c, Sample(k, vk, vk, sk, None, spec), spec), None
-
-            c, _ = jax.lax.scan(body, F.init(vs.dtype), (jnp.arange(vs.shape[0], dtype=jnp.int32), vs, ss))
-            return F.finish(c, spec)
-
-        f = jax.vmap(one)(v2, s2)
-        return jax.tree.map(lambda a: a.reshape(batch + a.shape[1:]), f)
+            ctl = None if control is None else (jnp.asarray(control.v, dtype), jnp.asarray(control.spikes))
+            return runs.recorded(jnp.asarray(v, dtype), jnp.asarray(spikes), ctl, self.spec(warmup))
 
     def verdict(self, features: F.Features, finite=True) -> Verdict:
         """The strict verdict on ONE candidate's features."""
-        finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in features)
+        values = features.flat()
+        finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in values.values())
         misses = np.asarray(self.misses(features)) if finite else np.ones(len(self.all_criteria))
         failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
         if not finite:
             failed = ("the dynamics blew up (NaN or inf)",) + failed
         loss = float(self.loss(features, jnp.asarray(finite)))
-        values = {k: np.asarray(a).tolist() for k, a in features._asdict().items()}
+        values = {k: np.asarray(a).tolist() for k, a in values.items()}
         return Verdict(passed=finite and not failed, loss=loss, features=values, failed=failed, finite=finite)
 
     def validate(self, trace, control=None, warmup: int | None = None) -> Verdict:
@@ -270,12 +247,8 @@ class Pattern:
         from jaxplaus._precision import precision
 
         with precision("float64" if v.dtype == np.float64 else "float32"):
-            f = self.features_of_trace(v, trace.spikes, warmup)
-            finite = bool(trace.finite)
-            if control is not None:
-                spikes = np.asarray(control.spikes)[warmup : warmup + self.n_samples]
-                f = f._replace(control_spikes=jnp.asarray(float(spikes.sum()), f.rest_spikes.dtype))
-                finite = finite and bool(control.finite)
+            f = self.features_of_trace(v, trace.spikes, warmup, control)
+            finite = bool(trace.finite) and (control is None or bool(control.finite))
             return self.verdict(f, finite)._replace(controlled=control is not None)
 
     def run(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32"):

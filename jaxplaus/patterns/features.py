@@ -1,10 +1,13 @@
 """Spike-train and voltage features, computed inside the simulation scan.
 
-Every criterion of the suite reads a :class:`Features` record, and every record is built by ONE
-reducer (:func:`feature_reducer`) carried through the engine's scan, so a population's loss
-never needs its ``[batch, T]`` traces. What differs between patterns is data, a
-:class:`FeatureSpec` (the windows, the burst gap, where the post-spike analysis starts), so the
-same compiled kernel serves all 20 patterns, vmapped over them.
+Every criterion of the suite reads a :class:`Features` record, and every record is made by ONE
+function, :func:`finish`, from two reduced runs: the protocol run (:func:`feature_reducer`) and
+the control run, the protocol's initial input held (:func:`control_reducer`). The reducers are
+carried through the engine's scan (:func:`simulated`: search and evaluation), so a population's
+loss never needs its ``[batch, T]`` traces, or scanned over recorded traces (:func:`recorded`:
+validation). What differs between patterns is data, a :class:`FeatureSpec` (the windows, the
+burst gap, where the post-spike analysis starts), so the same compiled kernel serves all 20
+patterns, vmapped over them.
 
 Times are sample indices inside the scan; :func:`finish` converts them to ms on the pattern's
 reference grid (``(k - warmup) * tau``), which is how criteria state their thresholds (time is
@@ -35,6 +38,7 @@ rounding noise at rest and are not counted).
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 import jax
@@ -72,7 +76,14 @@ class FeatureSpec(NamedTuple):
 
 
 class Window(NamedTuple):
-    """The running record of the windows: each field ``[N_WINDOWS]`` (counts are stored as floats)."""
+    """Spike statistics of the windows: each field ``[..., N_WINDOWS]`` (counts are floats holding
+    integers).
+
+    In the scan's :class:`Record`, times are sample indices and each window's last burst is still
+    open (its size is ``Record.current_burst``). In :class:`Features` (after :func:`finish`),
+    times are ms from the protocol start, every burst is closed, and a window without (enough)
+    spikes holds NaN-free sentinels: ``first`` is the window's end, ``last`` its start, intervals 0.
+    """
 
     count: jax.Array
     first: jax.Array
@@ -81,13 +92,12 @@ class Window(NamedTuple):
     isi_prev: jax.Array
     isi_last: jax.Array
     isi_max: jax.Array
-    isi_min: jax.Array
-    intra_max: jax.Array
-    gap_min: jax.Array
+    isi_min: jax.Array  # _BIG (in samples, then ms) when the window has fewer than two spikes
+    intra_max: jax.Array  # the longest interval within a burst (<= gap), 0 if none
+    gap_min: jax.Array  # the shortest interval between bursts (> gap), _BIG if none
     n_bursts: jax.Array
-    current_burst: jax.Array
-    first_burst: jax.Array
-    rest_burst_min: jax.Array
+    first_burst: jax.Array  # spikes in the first burst (in the record: once a second one starts)
+    rest_burst_min: jax.Array  # the smallest and largest later burst (in the record: closed ones)
     rest_burst_max: jax.Array
     v_max: jax.Array
     v_start: jax.Array
@@ -108,7 +118,10 @@ class Post(NamedTuple):
 
 
 class Record(NamedTuple):
+    """The feature reducer's carry for one candidate (see :func:`update`)."""
+
     windows: Window  # each field [N_WINDOWS]
+    current_burst: jax.Array  # [N_WINDOWS] spikes in each window's open (last) burst
     post: Post
     rest_spikes: jax.Array
     v_rest: jax.Array
@@ -118,32 +131,19 @@ class Record(NamedTuple):
 
 
 class Features(NamedTuple):
-    """What criteria read. Window fields are ``[..., N_WINDOWS]``; times in ms from protocol start.
+    """What criteria read, for candidates of batch shape ``[...]``; times in ms from protocol start.
 
-    Spike-time fields of a window without (enough) spikes hold NaN-free sentinels: ``first`` is
-    the window's end, ``last`` its start, intervals 0. Counts are floats holding integers.
+    ``window`` holds the spike statistics of the windows (a :class:`Window`, each field
+    ``[..., N_WINDOWS]``), which read through as attributes: ``f.count`` is ``f.window.count``.
+    ``window_start`` and ``window_end`` are ``[..., N_WINDOWS]`` too; every other field is ``[...]``.
+    :meth:`flat` gives every feature by name.
     """
 
-    count: jax.Array
-    first: jax.Array
-    last: jax.Array
-    isi_first: jax.Array
-    isi_prev: jax.Array
-    isi_last: jax.Array
-    isi_max: jax.Array
-    isi_min: jax.Array  # _BIG (in ms) when the window has fewer than two spikes
-    intra_max: jax.Array  # the longest interval within a burst (<= gap), 0 if none
-    gap_min: jax.Array  # the shortest interval between bursts (> gap), _BIG (in ms) if none
-    n_bursts: jax.Array
-    first_burst: jax.Array
-    rest_burst_min: jax.Array
-    rest_burst_max: jax.Array
-    v_max: jax.Array
-    v_start: jax.Array
+    window: Window
     window_start: jax.Array  # ms
     window_end: jax.Array  # ms
     rest_spikes: jax.Array  # spikes in the warm-up after its first 1/REST_CHECK_FROM
-    control_spikes: jax.Array  # spikes of the control run (no stimulus); filled in by the caller
+    control_spikes: jax.Array  # spikes of the control run (the initial input held) during the protocol
     v_rest: jax.Array
     v_span: jax.Array  # v_hi - v_lo over the protocol, > 0
     v_end: jax.Array
@@ -154,6 +154,16 @@ class Features(NamedTuple):
     last_swing: jax.Array
     burst_gap: jax.Array  # ms: a longer inter-spike interval separates bursts
 
+    def flat(self) -> dict[str, jax.Array]:
+        """``name -> array`` for every feature: the window statistics, then the other fields."""
+        rest = self._asdict()
+        return {**rest.pop("window")._asdict(), **rest}
+
+
+for _name in Window._fields:  # f.count reads f.window.count (and shadows tuple.count)
+    setattr(Features, _name, property(operator.attrgetter(f"window.{_name}"), doc=f"``window.{_name}``"))
+del _name
+
 
 def init(dtype) -> Record:
     """The initial carry of one candidate."""
@@ -161,17 +171,19 @@ def init(dtype) -> Record:
     window = Window(
         count=z, first=z, last=z, isi_first=z, isi_prev=z, isi_last=z, isi_max=z, isi_min=z + _BIG,
         intra_max=z, gap_min=z + _BIG,
-        n_bursts=z, current_burst=z, first_burst=z, rest_burst_min=z + _BIG, rest_burst_max=z,
+        n_bursts=z, first_burst=z, rest_burst_min=z + _BIG, rest_burst_max=z,
         v_max=z - _BIG, v_start=z,
     )
     post = Post(
         started=z, v0=z, v_max=z - _BIG, direction=z, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
     )
     windows = jax.tree.map(lambda a: jnp.full((N_WINDOWS,), a), window)
-    return Record(windows, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
+    current_burst = jnp.full((N_WINDOWS,), z)
+    return Record(windows, current_burst, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
 
 
-def _update_window(w: Window, k, v, spike, start, end, gap) -> Window:
+def _update_window(w: Window, current_burst, k, v, spike, start, end, gap) -> tuple[Window, jax.Array]:
+    """Fold one sample into the windows' statistics and open bursts' sizes ``[N_WINDOWS]``."""
     kf = k.astype(w.first.dtype)
     inside = (k >= start) & (k < end)
     fired = inside & spike
@@ -184,7 +196,7 @@ def _update_window(w: Window, k, v, spike, start, end, gap) -> Window:
     closing_first = closing & (w.n_bursts == 1)
     closing_rest = closing & (w.n_bursts > 1)
     with_isi = fired & has_prev
-    return Window(
+    window = Window(
         count=w.count + fired,
         first=jnp.where(fired & ~has_prev, kf, w.first),
         last=jnp.where(fired, kf, w.last),
@@ -196,13 +208,13 @@ def _update_window(w: Window, k, v, spike, start, end, gap) -> Window:
         intra_max=jnp.where(continues, jnp.maximum(w.intra_max, isi), w.intra_max),
         gap_min=jnp.where(with_isi & new_burst, jnp.minimum(w.gap_min, isi), w.gap_min),
         n_bursts=w.n_bursts + new_burst,
-        current_burst=jnp.where(new_burst, 1, w.current_burst + continues),
-        first_burst=jnp.where(closing_first, w.current_burst, w.first_burst),
-        rest_burst_min=jnp.where(closing_rest, jnp.minimum(w.rest_burst_min, w.current_burst), w.rest_burst_min),
-        rest_burst_max=jnp.where(closing_rest, jnp.maximum(w.rest_burst_max, w.current_burst), w.rest_burst_max),
+        first_burst=jnp.where(closing_first, current_burst, w.first_burst),
+        rest_burst_min=jnp.where(closing_rest, jnp.minimum(w.rest_burst_min, current_burst), w.rest_burst_min),
+        rest_burst_max=jnp.where(closing_rest, jnp.maximum(w.rest_burst_max, current_burst), w.rest_burst_max),
         v_max=jnp.where(inside, jnp.maximum(w.v_max, v), w.v_max),
         v_start=jnp.where(k == start, v, w.v_start),
     )
+    return window, jnp.where(new_burst, 1, current_burst + continues)
 
 
 def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
@@ -239,13 +251,22 @@ def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
     )
 
 
+def _in_protocol(k, spec: FeatureSpec):
+    """Whether sample ``k`` lies in the protocol (after the warm-up, before any padding)."""
+    return (k >= spec.warmup) & (k < spec.warmup + spec.n_samples)
+
+
 def update(r: Record, sample, spec: FeatureSpec) -> Record:
     """Fold one sample into one candidate's carry."""
     k, v, spike = sample.k, sample.v, sample.spike
-    in_protocol = (k >= spec.warmup) & (k < spec.warmup + spec.n_samples)
+    in_protocol = _in_protocol(k, spec)
     rest_k = jnp.maximum(spec.warmup - 1, 0)
+    windows, current_burst = _update_window(
+        r.windows, r.current_burst, k, v, spike, jnp.asarray(spec.start), jnp.asarray(spec.end), spec.gap
+    )
     return Record(
-        windows=_update_window(r.windows, k, v, spike, jnp.asarray(spec.start), jnp.asarray(spec.end), spec.gap),
+        windows=windows,
+        current_burst=current_burst,
         post=_update_post(r.post, k, v, spike, spec),
         rest_spikes=r.rest_spikes + (spike & (k >= spec.warmup // REST_CHECK_FROM) & (k < spec.warmup)),
         v_rest=jnp.where(k == rest_k, v, r.v_rest),
@@ -255,22 +276,28 @@ def update(r: Record, sample, spec: FeatureSpec) -> Record:
     )
 
 
-def finish(r: Record, spec: FeatureSpec) -> Features:
-    """Close the last bursts and convert sample indices to ms from protocol start.
+def finish(r: Record, control, spec: FeatureSpec) -> Features:
+    """A pattern's :class:`Features` from its two reduced runs (the one place they are made).
 
-    Works on a carry with any leading batch shape (window fields ``[..., N_WINDOWS]``).
+    Closes the last bursts and converts sample indices to ms from the protocol start.
+
+    Args:
+        r: the protocol run's :class:`Record` (:func:`feature_reducer`'s summary), any leading
+            batch shape ``[...]`` (window fields ``[..., N_WINDOWS]``).
+        control: ``[...]`` the control run's spike count (:func:`control_reducer`'s summary).
+        spec: the pattern's :class:`FeatureSpec`, as given to both reducers.
     """
     w = r.windows
     dtype = w.first.dtype
     tau = jnp.asarray(spec.tau).astype(dtype)
-    first_burst = jnp.where(w.n_bursts == 1, w.current_burst, w.first_burst)
-    rest_min = jnp.where(w.n_bursts > 1, jnp.minimum(w.rest_burst_min, w.current_burst), 0)
-    rest_max = jnp.where(w.n_bursts > 1, jnp.maximum(w.rest_burst_max, w.current_burst), 0)
+    first_burst = jnp.where(w.n_bursts == 1, r.current_burst, w.first_burst)
+    rest_min = jnp.where(w.n_bursts > 1, jnp.minimum(w.rest_burst_min, r.current_burst), 0)
+    rest_max = jnp.where(w.n_bursts > 1, jnp.maximum(w.rest_burst_max, r.current_burst), 0)
     origin = jnp.asarray(spec.warmup).astype(dtype)
     start_ms = (jnp.asarray(spec.start).astype(dtype) - origin) * tau
     end_ms = (jnp.asarray(spec.end).astype(dtype) - origin) * tau
     has = w.count > 0
-    return Features(
+    window = Window(
         count=w.count,
         first=jnp.where(has, (w.first - origin) * tau, end_ms),
         last=jnp.where(has, (w.last - origin) * tau, start_ms),
@@ -287,10 +314,13 @@ def finish(r: Record, spec: FeatureSpec) -> Features:
         rest_burst_max=rest_max,
         v_max=w.v_max,
         v_start=w.v_start,
+    )
+    return Features(
+        window=window,
         window_start=jnp.broadcast_to(start_ms, w.count.shape),
         window_end=jnp.broadcast_to(end_ms, w.count.shape),
         rest_spikes=r.rest_spikes,
-        control_spikes=jnp.zeros_like(r.rest_spikes),
+        control_spikes=control,
         v_rest=r.v_rest,
         v_span=jnp.maximum(r.v_hi - r.v_lo, jnp.finfo(dtype).tiny),
         v_end=r.v_end,
@@ -316,14 +346,15 @@ _REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context))
 
 
 def control_reducer() -> Reducer:
-    """Counts spikes with ``start <= k < end`` for ``context = (start, end)``: the control run's
-    only feature (``start`` the warm-up length, ``end`` the protocol's end)."""
+    """The control run's only feature: its spikes during the protocol, ``warmup <= k < warmup +
+    n_samples``, read from the pattern's :class:`FeatureSpec`, the scan's context as for
+    :func:`feature_reducer`."""
     return _CONTROL
 
 
 _CONTROL = Reducer(
     init=lambda dtype: jnp.zeros((), dtype),
-    update=lambda c, s: c + (s.spike & (s.k >= s.context[0]) & (s.k < s.context[1])).astype(c.dtype),
+    update=lambda c, s: c + (s.spike & _in_protocol(s.k, s.context)).astype(c.dtype),
 )
 
 

@@ -18,11 +18,16 @@ import numpy as np
 from jaxplaus.models import get as get_model
 from jaxplaus.models.base import GAIN, with_input_gain
 from jaxplaus.patterns import features as F
+from jaxplaus.patterns import runs
 from jaxplaus.patterns.base import DEFAULT_WARMUP, Pattern
 
 
 def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
-    """``(stimuli [P, L], controls [P, L], specs [P, ...], control_ranges [P, 2])`` at unit gain."""
+    """``(stimuli [P, L], controls [P, L], specs [P, ...], control_ranges [P, 2])`` at unit gain.
+
+    ``L`` is the longest ``warmup + T``; ``control_ranges`` holds each pattern's scored samples
+    of the control run, ``[warmup, warmup + T)`` (which the control reducer reads from the spec).
+    """
     length = warmup + max(p.n_samples for p in patterns)
     stimuli = np.stack([p.run_stimulus(warmup, length) for p in patterns])
     controls = np.stack([np.full(length, p.stimulus()[0]) for p in patterns])
@@ -38,9 +43,7 @@ def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP)
     ``task`` is an int32 scalar (traced or not). Equal to ``patterns[task].evaluate(...)``.
     Pure and traceable: a search vmaps it over tasks and jit-compiles it once for all patterns.
     """
-    from jaxplaus.simulate import simulate_summary
-
-    stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
+    stimuli, controls, specs, _ = stacked_inputs(patterns, warmup)
     branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
 
     gained = with_input_gain(get_model(model))
@@ -50,12 +53,7 @@ def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP)
         spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
         x = jnp.asarray(stimuli, dtype)[task]  # shared by the population; the gain acts in the step
         xc = jnp.asarray(controls, dtype)[task]
-        run = simulate_summary(gained, params, x, F.feature_reducer(), context=spec, dtype=dtype, unroll=1)
-        ctl = simulate_summary(
-            gained, params, xc, F.control_reducer(), context=tuple(jnp.asarray(ranges)[task]), dtype=dtype
-        )
-        f = F.finish(run.values, spec)._replace(control_spikes=ctl.values)
-        ok = run.finite & ctl.finite
+        f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype)
         if len(branches) == 1:
             return branches[0](f, ok)
         return jax.lax.switch(task, branches, f, ok)
