@@ -4,16 +4,22 @@ Importing this package imports jax and jaxplaus, never torch or Norse: those are
 first function that needs them, which raises an ImportError saying
 ``pip install "jaxplaus[norse]"`` when they are absent (``available()`` checks beforehand).
 
+- :mod:`norse_bridge.ports`: the table, one :class:`~norse_bridge.ports.Port` per port: what the
+  bridge does differently per model, read by every module below;
 - :mod:`norse_bridge.mapping`: jaxplaus params/state <-> Norse parameter/state objects, Norse
   layers, Norse's 20 Izhikevich presets;
-- :mod:`norse_bridge.crosscheck`: :func:`crosscheck` (one batch, both engines, a report),
-  :func:`random_parameters`, :func:`crosscheck_protocols` (the 20 protocols), :func:`run_probe`
-  (the same in a subprocess, with XLA's fused multiply-add off or on);
-  (``norse_bridge.crosscheck`` is the function; everything public in the module is exported
-  here, the module itself is ``sys.modules["norse_bridge.crosscheck"]``);
-- :mod:`norse_bridge.model`: :func:`norse_model` (any Norse feed-forward cell, described by a
-  :class:`NorseCell`, as a jaxplaus black-box model that ``jaxplaus.assess`` can assess; built-in
-  cells in :data:`CELLS`: ``lif``, ``lif_ex``, ``lif_refrac``, ``lsnn``);
+- the cross-check: :func:`crosscheck` (one batch, both engines, a report; :mod:`~norse_bridge.crosscheck`,
+  with :mod:`~norse_bridge.runs`, :mod:`~norse_bridge.diagnose`, :mod:`~norse_bridge.onestep`,
+  :mod:`~norse_bridge.floats` and :mod:`~norse_bridge.report`), :func:`random_parameters`
+  (:mod:`~norse_bridge.candidates`), :func:`crosscheck_protocols` (the 20 protocols;
+  :mod:`~norse_bridge.protocols`, :mod:`~norse_bridge.table`), :func:`run_probe` (the same in a
+  subprocess, with XLA's fused multiply-add off or on; :mod:`~norse_bridge.fma`,
+  :mod:`~norse_bridge.probe`). ``norse_bridge.crosscheck`` is the function; the module itself is
+  ``sys.modules["norse_bridge.crosscheck"]``;
+- :func:`norse_model` (any Norse feed-forward cell, described by a :class:`NorseCell`, as a
+  jaxplaus black-box model that ``jaxplaus.assess`` can assess; :mod:`~norse_bridge.model`,
+  :mod:`~norse_bridge.cell`, :mod:`~norse_bridge.host`; built-in cells in :data:`CELLS`, each port
+  as a cell: :mod:`~norse_bridge.cells`);
 - :mod:`norse_bridge.validate`: :func:`norse_validator`, the ``assess(validators=[...])`` entry
   that validates each winner in Norse (torch float64), and :func:`norse_run`;
 - :mod:`norse_bridge.cli`: the ``jaxplaus crosscheck`` command (``configure_parser``, ``run_cli``).
@@ -22,22 +28,11 @@ Findings (numbers measured on this code) are in ``norse_bridge/README.md``.
 """
 
 from norse_bridge._deps import INSTALL_HINT, available, require
-from norse_bridge.crosscheck import (
-    GAIN_RANGES,
-    NEAR_ULPS,
-    NO_FMA_FLAG,
-    Candidates,
-    CrosscheckReport,
-    ProtocolTable,
-    SpikeMismatch,
-    crosscheck,
-    crosscheck_presets,
-    crosscheck_protocols,
-    fma_disabled,
-    random_gains,
-    random_parameters,
-    run_probe,
-)
+from norse_bridge.candidates import GAIN_RANGES, Candidates, random_gains, random_parameters
+from norse_bridge.cells import CELLS
+from norse_bridge.crosscheck import crosscheck
+from norse_bridge.floats import NEAR_ULPS
+from norse_bridge.fma import NO_FMA_FLAG, fma_disabled, run_probe
 from norse_bridge.mapping import (
     MODELS,
     PRESET_PATTERNS,
@@ -52,7 +47,10 @@ from norse_bridge.mapping import (
     to_norse_parameters,
     to_norse_state,
 )
-from norse_bridge.model import CELLS, NorseCell, NorseModel, norse_model
+from norse_bridge.model import NorseCell, NorseModel, norse_model
+from norse_bridge.protocols import crosscheck_presets, crosscheck_protocols
+from norse_bridge.report import CrosscheckReport, SpikeMismatch
+from norse_bridge.table import ProtocolTable
 from norse_bridge.validate import NorseValidator, norse_run, norse_validator
 
 __all__ = [

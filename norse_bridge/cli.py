@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
 
@@ -73,15 +71,12 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.n < 1:
         print(f"jaxplaus crosscheck: --n must be positive, got {args.n}", file=sys.stderr)
         return 2
-    from norse_bridge.crosscheck import NO_FMA_FLAG, crosscheck_protocols, fma_disabled
+    from norse_bridge.fma import fma_disabled, subprocess_env
+    from norse_bridge.protocols import crosscheck_protocols
 
     if getattr(args, "no_fma", False) and not fma_disabled():
         # the flag only acts if set before jax is imported: run the command again in a fresh Python
-        env = dict(os.environ)
-        flags = re.sub(r"--xla_cpu_max_isa=\S+", "", env.get("XLA_FLAGS", ""))
-        env["XLA_FLAGS"] = (flags + " " + NO_FMA_FLAG).strip()
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env = subprocess_env(fma=False)
         return subprocess.run([sys.executable, "-m", "norse_bridge", *_argv(args)], env=env).returncode
 
     try:

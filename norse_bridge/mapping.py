@@ -17,6 +17,9 @@ izhikevich    ``IzhikevichParameters``            ``IzhikevichState`` (v, u)  ``
               tau_inv)
 ============  ==================================  ==========================  ==================
 
+What differs per model (the Norse classes, the state names, the layer's form, the presets) is
+the model's :class:`~norse_bridge.ports.Port` in :data:`norse_bridge.ports.PORTS`.
+
 Numbers: every value is rounded to float32 once, on the jaxplaus side, and handed to Norse as a
 float32 tensor, so both engines start from the same bits. Tensors may be 0-dim or ``[N]`` (one
 value per neuron): every Norse feed-forward step used here is elementwise and broadcasts ``[N]``
@@ -40,72 +43,41 @@ Norse's ``LIFAdExParameters`` cannot take Python floats at all (``.detach()`` on
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from norse_bridge import ports
 from norse_bridge._deps import require
-
-DT = 0.001  # Norse's default time step, the one every port uses
-MODELS = ("lif", "adex", "izhikevich")
-
-
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    model: str
-    functional: str  # norse.torch.functional.<functional>
-    parameters_class: str
-    state_class: str
-    layer: str  # norse.torch.<layer>
-    step: str  # the feed-forward step function in the functional module
-    state_names: tuple[str, ...]
-
-
-_SPECS = {
-    "lif": _Spec("lif", "lif", "LIFParameters", "LIFFeedForwardState", "LIF", "lif_feed_forward_step", ("v", "i")),
-    "adex": _Spec(
-        "adex", "lif_adex", "LIFAdExParameters", "LIFAdExFeedForwardState", "LIFAdEx", "lif_adex_feed_forward_step",
-        ("v", "i", "a"),
-    ),
-    "izhikevich": _Spec(
-        "izhikevich", "izhikevich", "IzhikevichParameters", "IzhikevichState", "Izhikevich",
-        "izhikevich_feed_forward_step", ("v", "u"),
-    ),
-}
+from norse_bridge.ports import DT, MODELS, PRESET_PATTERNS  # noqa: F401  (public here too)
 
 
 def model_name(model) -> str:
     """The bridged model's name (``"lif"``, ``"adex"`` or ``"izhikevich"``) from a name or Model."""
-    name = getattr(model, "name", model)
-    if name not in _SPECS:
-        raise ValueError(f"norse_bridge maps only the Norse ports {list(MODELS)}, not {name!r}")
-    return name
-
-
-def _spec(model) -> _Spec:
-    return _SPECS[model_name(model)]
+    return ports.get(model).model
 
 
 def jaxplaus_model(model):
     """The jaxplaus Model object of a bridged model."""
-    from jaxplaus import models
-
-    return models.get(model_name(model))
-
-
-def _functional(spec: _Spec):
-    require()
-    import importlib
-
-    return importlib.import_module(f"norse.torch.functional.{spec.functional}")
+    return ports.get(model).jaxplaus_model()
 
 
 def norse_step(model):
     """Norse's feed-forward step function of ``model`` (e.g. ``lif_feed_forward_step``)."""
-    spec = _spec(model)
-    return getattr(_functional(spec), spec.step)
+    return ports.get(model).norse_step()
+
+
+def _as_float32(norse_obj, names) -> dict[str, np.ndarray]:
+    """``{name: float32 array}`` of the fields ``names`` of a Norse NamedTuple (tensors detached
+    and copied to numpy, Python floats rounded)."""
+    out = {}
+    for name in names:
+        value = getattr(norse_obj, name)
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        out[name] = np.asarray(value, dtype=np.float32)
+    return out
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -113,7 +85,7 @@ def norse_step(model):
 
 def complete_parameters(model, params: Mapping[str, Any] | None, dtype=np.float32) -> dict[str, np.ndarray]:
     """``params`` with missing entries set to the model defaults, every value a ``dtype`` array
-    (float32 unless asked; :mod:`norse_bridge.validate` uses float64).
+    (float32 unless asked).
 
     Unknown names are a ValueError. Values keep their shapes (scalars become 0-dim arrays).
     """
@@ -137,22 +109,27 @@ def to_norse_parameters(
         model: ``"lif"``, ``"adex"``, ``"izhikevich"`` or the Model.
         params: ``name -> value`` (missing names take the defaults); arrays of shape ``[N]``
             give one value per neuron.
-        python_floats: Izhikevich only: give scalar parameters as Python floats (the form of
-            Norse's presets) instead of float32 tensors. The float is the float32 value, so
-            only Norse's double-precision ``tau_inv*dt*a`` differs (see the module docstring).
+        python_floats: for a port with Norse presets (izhikevich): give scalar parameters as
+            Python floats (the form of Norse's presets) instead of float32 tensors. The float
+            is the float32 value, so only Norse's double-precision ``tau_inv*dt*a`` differs
+            (see the module docstring).
     """
     torch, _ = require()
-    spec = _spec(model)
+    port = ports.get(model)
     p = complete_parameters(model, params, dtype)
     if python_floats:
-        if spec.model != "izhikevich":
-            raise ValueError("python_floats=True is only meaningful for izhikevich (LIFAdEx rejects floats)")
+        if not port.presets:
+            with_presets = [name for name, q in ports.PORTS.items() if q.presets]
+            raise ValueError(
+                f"python_floats=True reproduces Norse's Python-float presets, which only {with_presets} have "
+                f"(LIFAdEx rejects floats), not {port.model!r}"
+            )
         if any(v.ndim for v in p.values()):
             raise ValueError("python_floats=True needs scalar parameters")
         fields = {k: float(v) for k, v in p.items()}
     else:
         fields = {k: torch.from_numpy(np.array(v, dtype=dtype)) for k, v in p.items()}
-    return getattr(_functional(spec), spec.parameters_class)(**fields)
+    return getattr(port.functional(), port.parameters_class)(**fields)
 
 
 def from_norse_parameters(model, norse_params) -> dict[str, np.ndarray]:
@@ -160,14 +137,7 @@ def from_norse_parameters(model, norse_params) -> dict[str, np.ndarray]:
 
     Norse's extra fields (``method``, ``alpha``) only shape surrogate gradients and are dropped.
     """
-    m = jaxplaus_model(model)
-    out = {}
-    for name in m.parameters:
-        value = getattr(norse_params, name)
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().numpy()
-        out[name] = np.asarray(value, dtype=np.float32)
-    return out
+    return _as_float32(norse_params, jaxplaus_model(model).parameters)
 
 
 # ----------------------------------------------------------------------------- states
@@ -192,24 +162,17 @@ def initial_state(model, params: Mapping[str, Any] | None = None, dtype=np.float
 def to_norse_state(model, state: Mapping[str, Any], dtype=np.float32):
     """A jaxplaus state dict -> the Norse feed-forward state (float32 tensors, or ``dtype``'s)."""
     torch, _ = require()
-    spec = _spec(model)
-    missing = sorted(set(spec.state_names) - set(state))
+    port = ports.get(model)
+    missing = sorted(set(port.state_names) - set(state))
     if missing:
-        raise ValueError(f"State for model {spec.model!r}: missing {missing}; expected {list(spec.state_names)}")
-    fields = {k: torch.from_numpy(np.array(state[k], dtype=dtype)) for k in spec.state_names}
-    return getattr(_functional(spec), spec.state_class)(**fields)
+        raise ValueError(f"State for model {port.model!r}: missing {missing}; expected {list(port.state_names)}")
+    fields = {k: torch.from_numpy(np.array(state[k], dtype=dtype)) for k in port.state_names}
+    return getattr(port.functional(), port.state_class)(**fields)
 
 
 def from_norse_state(model, norse_state) -> dict[str, np.ndarray]:
     """A Norse state (feed-forward or recurrent) -> a jaxplaus state dict of float32 arrays."""
-    spec = _spec(model)
-    out = {}
-    for name in spec.state_names:
-        value = getattr(norse_state, name)
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().numpy()
-        out[name] = np.asarray(value, dtype=np.float32)
-    return out
+    return _as_float32(norse_state, ports.get(model).state_names)
 
 
 def to_norse(model, params: Mapping[str, Any] | None = None, state: Mapping[str, Any] | None = None):
@@ -228,72 +191,53 @@ def from_norse(model, norse_params, norse_state=None):
 def norse_layer(model, norse_params, norse_state=None, *, dt: float = DT, record_states: bool = True):
     """The Norse layer (``torch.nn.Module``, input ``[T, N]``) simulating ``model``.
 
-    For Izhikevich the layer is built from an ``IzhikevichSpikingBehavior(p, s)``; ``norse_state``
-    is its state (required there). Pass the state to the layer's call as well.
+    Where the port's layer takes a behaviour ``(p, s)`` (Izhikevich: ``IzhikevichSpikingBehavior``),
+    ``norse_state`` is its state (required there). Pass the state to the layer's call as well.
     """
     _, norse = require()
-    spec = _spec(model)
-    layer_cls = getattr(norse.torch, spec.layer)
-    if spec.model == "izhikevich":
-        if norse_state is None:
-            raise ValueError("an Izhikevich layer needs a state (IzhikevichSpikingBehavior carries one)")
-        behavior = _functional(spec).IzhikevichSpikingBehavior(norse_params, norse_state)
-        return layer_cls(behavior, dt=dt, record_states=record_states)
-    return layer_cls(norse_params, dt=dt, record_states=record_states)
+    port = ports.get(model)
+    layer_cls = getattr(norse.torch, port.layer)
+    if not port.behavior:
+        return layer_cls(norse_params, dt=dt, record_states=record_states)
+    if norse_state is None:
+        raise ValueError(f"a {port.layer} layer needs a state ({port.behavior} carries one)")
+    behavior = getattr(port.functional(), port.behavior)(norse_params, norse_state)
+    return layer_cls(behavior, dt=dt, record_states=record_states)
 
 
-# ----------------------------------------------------------------------------- Izhikevich presets
-
-# Norse's 20 IzhikevichSpikingBehavior presets (module attribute name) -> the jaxplaus pattern
-# whose protocol (figure1.m input) drives it.
-PRESET_PATTERNS = {
-    "tonic_spiking": "tonic_spiking",
-    "phasic_spiking": "phasic_spiking",
-    "tonic_bursting": "tonic_bursting",
-    "phasic_bursting": "phasic_bursting",
-    "mixed_mode": "mixed_mode",
-    "spike_frequency_adaptation": "spike_frequency_adaptation",
-    "class_1_exc": "class1_excitability",
-    "class_2_exc": "class2_excitability",
-    "spike_latency": "spike_latency",
-    "subthreshold_oscillation": "subthreshold_oscillations",
-    "resonator": "resonator",
-    "integrator": "integrator",
-    "rebound_spike": "rebound_spike",
-    "rebound_burst": "rebound_burst",
-    "threshold_variability": "threshold_variability",
-    "bistability": "bistability",
-    "dap": "depolarizing_after_potential",
-    "accomodation": "accommodation",  # Norse's spelling
-    "inhibition_induced_spiking": "inhibition_induced_spiking",
-    "inhibition_induced_bursting": "inhibition_induced_bursting",
-}
+# ----------------------------------------------------------------------------- presets
 
 
 class Preset(NamedTuple):
-    """One Norse Izhikevich preset, mapped: its Norse object and its jaxplaus form."""
+    """One of Norse's presets, mapped: its Norse object and its jaxplaus form."""
 
     name: str  # Norse's attribute name, e.g. "class_1_exc"
     pattern: str  # the jaxplaus pattern whose protocol drives it
-    behavior: Any  # Norse's IzhikevichSpikingBehavior (Python-float parameters)
+    behavior: Any  # Norse's object (IzhikevichSpikingBehavior: Python-float parameters p, state s)
     params: dict[str, np.ndarray]  # jaxplaus parameters (float32)
     state: dict[str, np.ndarray]  # jaxplaus initial state (float32), Norse's preset state
 
 
-def izhikevich_presets() -> dict[str, Preset]:
-    """Norse's 20 Izhikevich presets, by Norse name, with their jaxplaus parameters and state."""
-    izh = _functional(_SPECS["izhikevich"])
+def presets(model) -> dict[str, Preset]:
+    """Norse's presets of ``model``'s port (its :attr:`~norse_bridge.ports.Port.presets`), by Norse
+    name, with their jaxplaus parameters and state; ``{}`` for a port without presets."""
+    port = ports.get(model)
     out = {}
-    for name, pattern in PRESET_PATTERNS.items():
-        behavior = getattr(izh, name)
-        params, state = from_norse("izhikevich", behavior.p, behavior.s)
+    for name, pattern in port.presets.items():
+        behavior = getattr(port.functional(), name)
+        params, state = from_norse(port.model, behavior.p, behavior.s)
         out[name] = Preset(name, pattern, behavior, params, state)
     return out
 
 
-def preset_for_pattern(pattern: str) -> str | None:
-    """The Norse preset name driven by the jaxplaus pattern ``pattern`` (or None)."""
-    for name, pat in PRESET_PATTERNS.items():
+def izhikevich_presets() -> dict[str, Preset]:
+    """Norse's 20 Izhikevich presets, by Norse name, with their jaxplaus parameters and state."""
+    return presets("izhikevich")
+
+
+def preset_for_pattern(pattern: str, model="izhikevich") -> str | None:
+    """The name of ``model``'s Norse preset driven by the jaxplaus pattern ``pattern`` (or None)."""
+    for name, pat in ports.get(model).presets.items():
         if pat == pattern:
             return name
     return None

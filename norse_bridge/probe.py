@@ -1,6 +1,6 @@
 """``python -m norse_bridge.probe``: crosscheck_protocols for some models, one JSON line of totals.
 
-Run by :func:`norse_bridge.crosscheck.run_probe` in a subprocess, so that ``XLA_FLAGS`` (FMA on
+Run by :func:`norse_bridge.fma.run_probe` in a subprocess, so that ``XLA_FLAGS`` (FMA on
 or off) is set before jax is imported. Progress goes to stderr, the JSON line to stdout.
 """
 
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
-    from norse_bridge.crosscheck import crosscheck_protocols
+    from norse_bridge.protocols import crosscheck_protocols
 
     out = {}
     for model in args.models:

@@ -104,6 +104,45 @@ def test_mapping_round_trip_is_exact(torch, model):
     assert all(getattr(p0, k).shape == () for k in params)
 
 
+@pytest.mark.parametrize("model", mapping.MODELS)
+def test_port_table_entry_is_consistent(torch, model):
+    """Each port's table entry fits both its jaxplaus model and Norse: names, classes, layer,
+    presets, and pre-reset voltages that are each engine's own step where it does not fire."""
+    import jax
+    import norse.torch as nt
+
+    from jaxplaus import patterns
+    from norse_bridge import ports
+
+    port = ports.PORTS[model]
+    assert ports.get(model) is port and ports.get(port.jaxplaus_model()) is port
+    m = port.jaxplaus_model()
+    assert m.name == model
+    fn = port.functional()
+    assert set(getattr(fn, port.parameters_class)._fields) == {*m.parameters, "method", "alpha"}
+    assert getattr(fn, port.state_class)._fields == port.state_names
+    params, gain = norse_bridge.random_parameters(model, 64, seed=5)
+    state = norse_bridge.initial_state(model, params)
+    assert set(state) == set(port.state_names)
+    p, s = norse_bridge.to_norse(model, params, state)
+    layer = mapping.norse_layer(model, p, s)
+    assert isinstance(layer, getattr(nt, port.layer)) and layer.activation is port.norse_step()
+    for name, pattern in port.presets.items():  # Norse's presets, driven by jaxplaus patterns
+        assert isinstance(getattr(fn, name), getattr(fn, port.behavior)) and pattern in patterns.names()
+    # pre-reset voltages, one step from the initial state: where a step does not fire, its v is it
+    x = (gain * 10).astype(np.float32)
+    with torch.no_grad():
+        z_norse, s_norse = port.norse_step()(torch.from_numpy(x), s, p, mapping.DT)
+        pre_norse = port.norse_pre_reset(port.norse_step(), p, s, torch.from_numpy(x)).numpy()
+    step = jax.vmap(lambda p_, s_, x_: (*m.step(p_, s_, x_)[1:], port.jax_pre_reset(m, p_, s_, x_)))
+    v_jax, z_jax, pre_jax = (np.asarray(a) for a in step(params, state, x))
+    quiet = ~np.asarray(z_jax, bool) & (z_norse.numpy() == 0)
+    assert quiet.any()
+    np.testing.assert_array_equal(pre_jax[quiet], v_jax[quiet])
+    np.testing.assert_array_equal(pre_norse[quiet], s_norse.v.numpy()[quiet])
+    np.testing.assert_allclose(pre_jax, pre_norse, rtol=1e-5)  # the same equations (FMA aside)
+
+
 def test_lif_adex_norse_layers_take_the_mapped_objects(torch):
     """LIFAdEx fails on a Python-float v_leak (`.detach()` on a float): the mapping gives tensors."""
     from norse.torch.functional.lif_adex import LIFAdExParameters
