@@ -85,11 +85,9 @@ def _cmd_list(args) -> int:
     from jaxplaus import models, patterns
 
     if args.what == "models":
-        from jaxplaus.assess import default_gain_bounds
-
         for name in models.names():
             m = models.get(name)
-            lo, hi = default_gain_bounds(m)
+            lo, hi = m.gain_bounds
             print(f"{name:30s} gain {lo:g}..{hi:g}  {', '.join(m.parameters)}")
     elif args.what == "patterns":
         for name in patterns.names():
@@ -166,70 +164,6 @@ def _cmd_simulate(args) -> int:
 # ============================================================================ assess
 
 
-def _parse_assignments(items, what: str, pair: bool) -> dict:
-    """``NAME=VALUE`` (or ``NAME=LO,HI`` when ``pair``) items as a dict, with clear errors."""
-    out = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            form = "NAME=LO,HI" if pair else "NAME=VALUE"
-            raise ValueError(f"--{what}: expected {form}, got {item!r}")
-        if name in out:
-            raise ValueError(f"--{what}: {name!r} given more than once")
-        try:
-            if pair:
-                lo, hi = (float(v) for v in value.split(","))
-                out[name] = (lo, hi)
-            else:
-                out[name] = float(value)
-        except ValueError:
-            form = "two numbers LO,HI" if pair else "a number"
-            raise ValueError(f"--{what} {name}: expected {form}, got {value!r}") from None
-    return out
-
-
-def _split_names(items):
-    if items is None:
-        return None
-    out = [s.strip() for item in items for s in item.split(",") if s.strip()]
-    if not out:
-        raise ValueError("--patterns: no pattern names given")
-    return out
-
-
-_ASSESS_OPTIONS = ("model", "patterns", "strategy", "budget", "restarts", "population", "seed", "gain", "fixed",
-                   "bounds", "warmup", "robustness_n", "robustness_delta", "dtype", "jitter", "share", "core_lanes")
-
-
-def _from_settings(settings: dict) -> dict:
-    """The assess options that reproduce a run's ``settings.json`` (for ``--resume``)."""
-    space = settings["space"]
-    fixed = dict(space["fixed"])
-    bounds = {n: (lo, hi) for n, lo, hi in zip(space["names"], space["lo"], space["hi"]) if n != "gain"}
-    return {
-        "model": settings["model"],
-        "patterns": settings["patterns"],
-        "strategy": settings["strategy"],
-        "budget": settings["budget"],
-        "restarts": settings["restarts"],
-        "population": settings["population_size"],
-        "seed": settings["seed"],
-        "gain": None if settings["gain"] is None else tuple(settings["gain"]),
-        "fixed": fixed,
-        "bounds": bounds,
-        "warmup": settings["warmup"],
-        "robustness_n": settings["robustness"]["copies"],
-        "robustness_delta": settings["robustness"]["delta"],
-        "dtype": settings["search_dtype"],
-        "jitter": settings["jitter"],
-        # settings.json files older than these options read, so that assess can name the
-        # difference (it refuses to resume them: their results would not be reproduced)
-        "share": settings.get("share", 0.0),
-        "core_lanes": settings.get("core_lanes", 0),
-    }
-
-
 def _default_out(model: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = os.path.join("runs", f"{model}-{stamp}")
@@ -284,90 +218,53 @@ class _ProgressPrinter:
             self.open_line = False
 
 
+def _assess_settings(args):
+    """``(settings, validator names)`` of the command: the options given on top of the defaults
+    or, with ``--resume``, on top of the run's own settings (which must then match: assess checks)."""
+    from jaxplaus import results as R
+    from jaxplaus.assess import config
+
+    given = config.given_options(args)
+    if not args.resume:
+        return config.settings(**given), ["norse"] if args.validate_norse else []
+    if args.out is None:
+        raise ValueError("--resume needs --out DIR, the run directory to continue")
+    rd = R.RunDirectory(args.out)
+    if not rd.settings_path.is_file():
+        raise R.RunDirectoryError(
+            f"Nothing to resume in {args.out!r}: "
+            + ("it does not exist" if not rd.path.exists() else f"it has no {R.SETTINGS}")
+        )
+    record = rd.read_settings()["settings"]
+    saved = config.from_record(record)
+    if "model" in given and given["model"] != saved.model:
+        raise R.RunDirectoryError(
+            f"Cannot resume {args.out!r} with different settings: 'model': the run directory has "
+            f"{saved.model!r}, this call asks for {given['model']!r}"
+        )
+    names = list(record.get("validators", []))
+    if args.validate_norse and "norse" not in names:
+        names.append("norse")  # assess then refuses: the run was made without it
+    return config.updated(saved, given), names
+
+
 def _cmd_assess(args) -> int:
     from jaxplaus import results as R
-    from jaxplaus.assess import DEFAULT_BUDGET, DEFAULT_MODEL, DEFAULT_RESTARTS, DEFAULT_STRATEGY, assess
-    from jaxplaus.assess import DEFAULT_ROBUSTNESS_DELTA, DEFAULT_ROBUSTNESS_N, SEARCH_DTYPE
-    from jaxplaus.assess import DEFAULT_CORE_LANES, DEFAULT_JITTER, DEFAULT_SHARE
-    from jaxplaus.patterns.base import DEFAULT_WARMUP
+    from jaxplaus.assess import assess, plan
 
-    given = {
-        "model": args.model,
-        "patterns": _split_names(args.patterns),
-        "strategy": args.strategy,
-        "budget": args.budget,
-        "restarts": args.restarts,
-        "population": args.population,
-        "seed": args.seed,
-        "gain": None if args.gain is None else tuple(args.gain),
-        "fixed": _parse_assignments(args.fixed, "fixed", pair=False) if args.fixed is not None else None,
-        "bounds": _parse_assignments(args.bounds, "bounds", pair=True) if args.bounds is not None else None,
-        "warmup": args.warmup,
-        "robustness_n": args.robustness_n,
-        "robustness_delta": args.robustness_delta,
-        "dtype": args.search_dtype,
-        "jitter": args.jitter,
-        "share": args.share,
-        "core_lanes": args.core_lanes,
-    }
-    if args.resume:
-        if args.out is None:
-            raise ValueError("--resume needs --out DIR, the run directory to continue")
-        rd = R.RunDirectory(args.out)
-        if not rd.settings_path.is_file():
-            raise R.RunDirectoryError(
-                f"Nothing to resume in {args.out!r}: "
-                + ("it does not exist" if not rd.path.exists() else f"it has no {R.SETTINGS}")
-            )
-        saved = _from_settings(rd.read_settings()["settings"])
-        if given["model"] is not None and given["model"] != saved["model"]:
-            raise R.RunDirectoryError(
-                f"Cannot resume {args.out!r} with different settings: 'model': the run directory has "
-                f"{saved['model']!r}, this call asks for {given['model']!r}"
-            )
-        # options not given come from the run itself; given ones must match (assess checks)
-        opts = {k: (saved[k] if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
-        validator_names = list(rd.read_settings()["settings"].get("validators", []))
-        if args.validate_norse and "norse" not in validator_names:
-            validator_names.append("norse")  # assess then refuses: the run was made without it
-        if given["fixed"] is not None and given["bounds"] is None:
-            opts["bounds"] = {k: v for k, v in saved["bounds"].items() if k not in given["fixed"]}
-        out = args.out
-    else:
-        defaults = {
-            "model": DEFAULT_MODEL, "strategy": DEFAULT_STRATEGY, "budget": DEFAULT_BUDGET,
-            "restarts": DEFAULT_RESTARTS, "seed": 0, "warmup": DEFAULT_WARMUP,
-            "robustness_n": DEFAULT_ROBUSTNESS_N, "robustness_delta": DEFAULT_ROBUSTNESS_DELTA,
-            "dtype": SEARCH_DTYPE, "jitter": DEFAULT_JITTER, "share": DEFAULT_SHARE,
-            "core_lanes": DEFAULT_CORE_LANES,
-        }
-        opts = {k: (defaults.get(k) if given[k] is None else given[k]) for k in _ASSESS_OPTIONS}
-        validator_names = ["norse"] if args.validate_norse else []
-        out = args.out
-    _resolve_model(opts["model"])
+    settings, validator_names = _assess_settings(args)
+    _resolve_model(settings.model)
     validators = _validators(validator_names)
-    kwargs = dict(
-        patterns=opts["patterns"], strategy=opts["strategy"], budget=opts["budget"], restarts=opts["restarts"],
-        seed=opts["seed"], bounds=opts["bounds"], fixed=opts["fixed"], gain=opts["gain"],
-        population_size=opts["population"], warmup=opts["warmup"], robustness_n=opts["robustness_n"],
-        robustness_delta=opts["robustness_delta"], dtype=opts["dtype"], jitter=opts["jitter"], share=opts["share"],
-        core_lanes=opts["core_lanes"], chunk=args.chunk,
-        progress=None, validators=validators,
-    )
+    out = args.out
     if out is None:
-        # check every argument first: a bad one must not leave an empty run directory behind
-        from jaxplaus.assess import plan
-
-        plan(opts["model"], **{k: kwargs[k] for k in ("patterns", "strategy", "budget", "restarts", "seed",
-                                                       "bounds", "fixed", "gain", "population_size", "warmup",
-                                                       "robustness_n", "robustness_delta", "dtype",
-                                                       "jitter", "share", "core_lanes")})
-        out = _default_out(str(opts["model"]))
+        plan(settings)  # check every option first: a bad one must not leave an empty run directory behind
+        out = _default_out(str(settings.model))
+    kwargs = dict(settings=settings, chunk=args.chunk, progress=None, validators=validators)
     if not args.quiet:
         verb = "resuming" if args.resume else "assessing"
-        kwargs["progress"] = _ProgressPrinter(f"jaxplaus: {verb} {opts['model']} -> {out}")
+        kwargs["progress"] = _ProgressPrinter(f"jaxplaus: {verb} {settings.model} -> {out}")
     try:
-        result = assess(opts["model"], out=out, resume=args.resume, **kwargs)
+        result = assess(out=out, resume=args.resume, **kwargs)
     except KeyboardInterrupt:
         if os.path.isfile(os.path.join(out, R.SETTINGS)):
             print(f"\njaxplaus: interrupted; continue with: jaxplaus assess --out {out} --resume", file=sys.stderr)
@@ -422,40 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
             "evaluations per pattern: generations = budget // (population x restarts)."
         ),
     )
-    p.add_argument("--model", help="a registered model (default izhikevich2004; see `jaxplaus list models`)")
-    p.add_argument("--patterns", nargs="+", metavar="P", help="pattern names or letters A-T (default: all 20)")
-    p.add_argument("--strategy", help="evosax strategy (default cma_es; see `jaxplaus list strategies`)")
-    p.add_argument("--budget", type=int, help="objective evaluations per pattern (default 12800)")
-    p.add_argument("--restarts", type=int, help="independent restart lanes per pattern (default 4)")
-    p.add_argument("--population", type=int, help="candidates per lane and generation (default: the strategy's)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    from jaxplaus.assess import config
+
+    config.add_arguments(p)  # one option per Settings field
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<date>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    p.add_argument("--gain", nargs=2, type=float, metavar=("LO", "HI"), help="input-gain bounds (log scale)")
-    p.add_argument("--fixed", nargs="+", metavar="NAME=VALUE", help="pin parameters (gain too)")
-    p.add_argument("--bounds", nargs="+", metavar="NAME=LO,HI", help="search bounds of parameters")
-    p.add_argument("--warmup", type=int, help="samples of the first input held before each protocol (default 500)")
-    p.add_argument("--robustness-n", dest="robustness_n", type=int, help="perturbed copies per pattern (default 32)")
-    p.add_argument(
-        "--robustness-delta", dest="robustness_delta", type=float, help="relative perturbation (default 0.01)"
-    )
-    p.add_argument(
-        "--search-dtype", dest="search_dtype", choices=["float32", "float64"],
-        help="precision of the search (default float64; validation is always float64)",
-    )
-    p.add_argument(
-        "--jitter", type=float,
-        help="score each candidate by its worst of 3 copies moved by x(1 +- jitter) (default 1e-4; 0: off)",
-    )
-    p.add_argument(
-        "--share", type=float,
-        help="probability that a restart starts at another pattern's solution (default 0: always uniform)",
-    )
-    p.add_argument(
-        "--core-lanes", dest="core_lanes", type=int,
-        help="restart lanes per pattern that search only the model's core parameters, the rest at their "
-             "defaults and the gain at 1 (default: half the lanes for a model with a core, e.g. izhikevich2004)",
-    )
     p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--no-report", dest="no_report", action="store_true",

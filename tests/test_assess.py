@@ -25,7 +25,7 @@ MODEL = "izhikevich2004"
 PATTERNS = ["phasic_spiking", "tonic_spiking"]  # given out of order on purpose: results are in A..T order
 # bounds narrowed around figure1.m's step and drive (a user's feature too) keep the budget tiny
 BOUNDS = {"tau": (0.2, 0.3), "mn": (4.9, 5.1), "bias": (135.0, 145.0), "b": (0.15, 0.3)}
-KW = dict(budget=16 * 2 * 60, restarts=2, seed=0, population_size=16, robustness_n=16, chunk=10, bounds=BOUNDS)
+KW = dict(budget=16 * 2 * 60, restarts=2, seed=0, population_size=16, robustness_copies=16, chunk=10, bounds=BOUNDS)
 
 
 @pytest.fixture(scope="module")
@@ -188,10 +188,11 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(gain=(1.0, 0.5)), ValueError, "gain: need lo < hi"),
         (dict(gain=(0.0, 1.0)), ValueError, "gain: the gain is searched on a log scale"),
         (dict(robustness_delta=0.0), ValueError, "robustness_delta must be a number in"),
-        (dict(robustness_n=-1), ValueError, "robustness_n must be an int >= 0"),
+        (dict(robustness_copies=-1), ValueError, "robustness_copies must be an int >= 0"),
         (dict(chunk=0), ValueError, "chunk must be an int >= 1"),
         (dict(jitter=-1e-3), ValueError, r"jitter must be a number in \[0, 0.1\]"),
-        (dict(dtype="float16"), ValueError, "dtype .* must be 'float32' or 'float64', got 'float16'"),
+        (dict(search_dtype="float16"), ValueError, "search_dtype .* must be 'float32' or 'float64', got 'float16'"),
+        (dict(robustnes_copies=3), TypeError, r"unknown assessment options \['robustnes_copies'\]; the options are"),
         (dict(core_lanes=5), ValueError, r"core_lanes must be an int in \[0, restarts=4\], got 5"),
         (dict(model="lif", core_lanes=1), ValueError, "core_lanes: model 'lif' has no core parameters"),
     ],
@@ -205,21 +206,21 @@ def test_bad_input_is_named_and_nothing_is_written(tmp_path, kwargs, error, matc
 
 def test_plan_resolves_the_defaults():
     p = plan()
-    assert p.settings["model"] == "izhikevich2004" and len(p.settings["patterns"]) == 20
-    assert p.settings["budget"] == 12_800 and p.generations == 12_800 // (p.population_size * 4)
+    assert p.record["model"] == "izhikevich2004" and len(p.record["patterns"]) == 20
+    assert p.record["budget"] == 12_800 and p.generations == 12_800 // (p.settings.population_size * 4)
     assert default_gain_bounds("n2d2") == FALLBACK_GAIN_BOUNDS
     assert default_gain_bounds("lif")[0] <= 1e-3
     # a fixed gain leaves no gain dimension; a fixed parameter leaves the space
-    q = plan("lif", fixed={"v_leak": 0.0, "gain": 0.01})
-    assert "v_leak" not in q.space.names and "gain" not in q.space.names and q.settings["gain"] is None
-    assert q.settings["space"]["fixed"] == {"v_leak": 0.0, "gain": 0.01}
-    assert math.isclose(q.settings["robustness"]["delta"], 0.01)
-    assert np.isfinite(q.settings["budget"])
+    q = plan(model="lif", fixed={"v_leak": 0.0, "gain": 0.01})
+    assert "v_leak" not in q.space.names and "gain" not in q.space.names and q.record["gain"] is None
+    assert q.record["space"]["fixed"] == {"v_leak": 0.0, "gain": 0.01}
+    assert math.isclose(q.record["robustness"]["delta"], 0.01)
+    assert np.isfinite(q.record["budget"])
     # core lanes: half the lanes search a, b, c, d and tau, with mn, bias at their defaults, gain 1
-    assert p.core_lanes == 2 and p.settings["core_lanes"] == 2
-    assert p.pins == p.settings["core_pins"] == {"mn": 5.0, "bias": 140.0, "gain": 1.0}
-    assert plan(restarts=5).core_lanes == 2 and plan(core_lanes=0).pins == {}
-    assert q.core_lanes == 0 and q.pins == {}  # lif declares no core
+    assert p.settings.core_lanes == 2 and p.record["core_lanes"] == 2
+    assert p.pins == p.record["core_pins"] == {"mn": 5.0, "bias": 140.0, "gain": 1.0}
+    assert plan(restarts=5).settings.core_lanes == 2 and plan(core_lanes=0).pins == {}
+    assert q.settings.core_lanes == 0 and q.pins == {}  # lif declares no core
     # a default outside narrowed bounds is held at the nearer bound, and recorded so
     r = plan(bounds={"mn": (5.5, 6.0)}, gain=(2.0, 4.0))
-    assert r.pins == r.settings["core_pins"] == {"mn": 5.5, "bias": 140.0, "gain": 2.0}
+    assert r.pins == r.record["core_pins"] == {"mn": 5.5, "bias": 140.0, "gain": 2.0}

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LIF_ARGS = [
     "assess", "--model", "lif", "--patterns", "tonic_spiking", "tonic_bursting", "--budget", str(16 * 2 * 150),
-    "--restarts", "2", "--seed", "3", "--robustness-n", "8",
+    "--restarts", "2", "--seed", "3", "--robustness-copies", "8",
 ]
 
 

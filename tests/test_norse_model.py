@@ -24,7 +24,7 @@ from jaxplaus.assess import Assessment, PatternResult, load
 from sampling import random_params
 
 NORSE_REASON = 'needs Norse 1.1.0 and torch (NorseModel runs Norse itself): pip install "jaxplaus[norse]"'
-TINY = {"budget": 32, "restarts": 2, "robustness_n": 2, "seed": 0}  # one generation of 2 lanes x 16
+TINY = {"budget": 32, "restarts": 2, "robustness_copies": 2, "seed": 0}  # one generation of 2 lanes x 16
 PATS = ["tonic_spiking", "integrator"]
 
 
@@ -236,6 +236,43 @@ def test_norse_validator_fails_failing_candidates_for_the_same_reasons(nb, model
     verdict = nb.norse_validator()(m, pat, params, gain, warmup=500)
     assert not verdict.passed and not ref.passed
     assert verdict.failed == ref.failed and any(reason in f for f in verdict.failed)
+
+
+@pytest.mark.parametrize("model", ["lif", "adex", "izhikevich"])
+def test_norse_validator_runs_a_port_as_its_norse_layer(torch, nb, model):
+    """The validator's one run path (Norse's SNN loop over a cell's step, here the port's cell)
+    gives, bit for bit, the run of the port's Norse layer (LIF, LIFAdEx, Izhikevich) in float64."""
+    from norse_bridge import mapping
+
+    m = models.get(model)
+    pat = patterns.get("spike_frequency_adaptation")
+    rng = np.random.default_rng(4)
+    for params in [m.defaults(), *({k: float(v[0]) for k, v in random_params(m, 1, rng).items()} for _ in range(4))]:
+        gain = float(np.exp(rng.uniform(*np.log(m.gain_bounds))))
+        trace, control = nb.norse_run(m, pat, params, gain, warmup=500)
+        for tr, x in ((trace, pat.run_stimulus(500)), (control, pat.control_stimulus(500))):
+            p = mapping.to_norse_parameters(model, params, dtype=np.float64)
+            s0 = mapping.to_norse_state(model, mapping.initial_state(model, params, np.float64), np.float64)
+            s0 = type(s0)(*(t.reshape(1) for t in s0))
+            xt = torch.from_numpy(np.float64(gain) * np.asarray(x, np.float64).reshape(-1, 1))
+            with torch.no_grad():
+                z, states = mapping.norse_layer(model, p, s0)(xt, s0)
+            assert _same_bits(tr.v, states.v.reshape(-1).numpy())
+            assert np.array_equal(tr.spikes, z.reshape(-1).numpy() != 0)
+            assert bool(tr.finite) == all(bool(torch.isfinite(leaf).all()) for leaf in states)
+
+
+def test_builtin_cells_take_the_lif_ports_table(nb):
+    """The built-in cells' LIF parameters and gain bounds are the lif model's own objects, not copies."""
+    lif = models.get("lif")
+    for cell in nb.CELLS.values():
+        assert all(cell.parameters[k] is p for k, p in lif.parameters.items()), cell.name
+        assert tuple(cell.gain_bounds) == tuple(lif.gain_bounds)
+        assert tuple(nb.norse_model(cell.name).gain_bounds) == tuple(lif.gain_bounds)
+    assert nb.CELLS["lif"].initial_state is lif.initial_state
+    fields = {**_fields(nb.CELLS["lif_ex"]), "name": "no_gain_bounds_given"}
+    del fields["gain_bounds"]
+    assert nb.NorseCell(**fields).gain_bounds == tuple(lif.gain_bounds)  # a user's cell: lif's by default
 
 
 def test_older_results_without_validations_load(jax_run):

@@ -19,7 +19,7 @@ NAMES = ["tonic_spiking", "phasic_spiking"]
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("plots") / "run"
     a = assess("izhikevich2004", NAMES, budget=16 * 2 * 60, restarts=2, seed=0, population_size=16,
-               robustness_n=16, chunk=10, bounds=BOUNDS, out=out)
+               robustness_copies=16, chunk=10, bounds=BOUNDS, out=out)
     return a, out
 
 

@@ -5,6 +5,7 @@ with the same objective, strategy, population, tasks, restarts and generations r
 compiled program (chunks of any length included).
 """
 
+import dataclasses
 import math
 
 import jax
@@ -348,3 +349,88 @@ def test_same_seed_same_result_other_seed_other_result(long_run):
     np.testing.assert_array_equal(first.best_z, again.best_z)
     other = S.run_search(sphere, SPACE, "cma_es", seed=4, chunk=400, **LONG)
     assert not np.array_equal(first.history, other.history)
+
+
+# ----------------------------------------------------------------------------- the state, checkpoints, compiled reuse
+
+
+def test_search_state_is_one_pytree_with_the_lanes_as_a_field():
+    state = S.init_state(SPACE, "cma_es", generations=4, restarts=2, n_tasks=3)
+    assert [f for f in state.__dataclass_fields__] == ["lanes", "history", "batch", "donors", "key", "generation"]
+    assert state.lanes.best_loss.shape == (3, 2) and state.lanes.best_z.shape == (3, 2, D)
+    assert state.history.shape == (3, 2, 4) and state.batch.shape == (3,)
+    keys = list(S.state_to_arrays(state))
+    assert ".lanes.best_loss" in keys and ".lanes.strategy.mean" in keys and ".history" in keys
+    assert not any(k.startswith((".best_loss", ".strategy")) for k in keys)
+    with pytest.raises(TypeError):  # no positional construction: a reordered field cannot mix arrays
+        S.SearchState(state.lanes, state.history, state.batch, state.donors, state.key, state.generation)
+
+
+def test_a_checkpoint_in_the_flat_layout_before_lanes_still_loads():
+    """Checkpoints written before ``SearchState.lanes`` existed keyed the lane fields at the top
+    (``".best_loss"``, ``".strategy.mean"``); they load into the same state."""
+    state = S.init_state(SPACE, "cma_es", generations=4, restarts=2, n_tasks=3, seed=9)
+    rng = np.random.default_rng(0)
+    arrays = {k: np.abs(3 * rng.standard_normal(v.shape)).astype(v.dtype) for k, v in S.state_to_arrays(state).items()}
+    old = {(k[len(".lanes") :] if k.startswith(".lanes.") else k): v for k, v in arrays.items()}
+    assert ".best_loss" in old and ".strategy.mean" in old and ".history" in old and ".key" in old
+    for saved in (old, arrays):
+        back = S.state_to_arrays(S.state_from_arrays(saved, state))
+        assert list(back) == list(arrays)
+        for k in arrays:
+            np.testing.assert_array_equal(back[k], arrays[k], err_msg=k)
+    with pytest.raises(ValueError, match=r"missing \['.lanes.stall'\]"):
+        S.state_from_arrays({k: v for k, v in old.items() if k != ".stall"}, state)
+
+
+def test_a_resume_from_a_flat_layout_checkpoint_equals_an_uninterrupted_run():
+    kw = dict(population_size=8, generations=30, restarts=2, n_tasks=2, stop_at_zero=False, seed=2)
+    saved = []
+    whole = S.run_search(sphere, SPACE, "cma_es", chunk=10, on_chunk=lambda s, g: saved.append(s), **kw)
+    old = {k.replace(".lanes.", ".", 1): v for k, v in S.state_to_arrays(saved[0]).items()}
+    resumed = S.run_search(sphere, SPACE, "cma_es", initial_state=old, **kw)
+    np.testing.assert_array_equal(resumed.history, whole.history)
+    np.testing.assert_array_equal(resumed.lane_best_z, whole.lane_best_z)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaledSphere:
+    """An objective that is a value: equal instances are the same objective."""
+
+    scale: float
+
+    def __call__(self, params, task):
+        return self.scale * sphere(params, task)
+
+
+def test_an_equal_objective_reuses_the_compiled_program():
+    from jaxplaus.search import engine
+
+    kw = dict(population_size=8, generations=3, restarts=1, n_tasks=2, stop_at_zero=False, patience=7)
+    first = S.run_search(ScaledSphere(2.0), SPACE, "cma_es", **kw)
+    size = engine.advance._cache_size()
+    again = S.run_search(ScaledSphere(2.0), SPACE, "cma_es", **kw)  # another, equal, instance
+    assert engine.advance._cache_size() == size
+    np.testing.assert_array_equal(again.history, first.history)
+    S.run_search(ScaledSphere(3.0), SPACE, "cma_es", **kw)  # another objective: another program
+    assert engine.advance._cache_size() == size + 1
+
+
+def test_an_unhashable_objective_is_refused():
+    @dataclasses.dataclass  # eq without frozen: __hash__ is None
+    class Mutable:
+        def __call__(self, params, task):
+            return sphere(params, task)
+
+    with pytest.raises(TypeError, match="objective must be hashable"):
+        S.run_search(Mutable(), SPACE, generations=2)
+
+
+def test_the_gain_bounds_default_to_the_models_own():
+    from jaxplaus import models
+
+    for name in ("lif", "izhikevich2004"):
+        space = S.search_space(name)
+        assert space.names[-1] == S.GAIN and space.bounds()[S.GAIN] == tuple(models.get(name).gain_bounds)
+    assert S.GAIN not in S.search_space("lif", gain=None).names
+    assert S.search_space("lif", gain=(0.5, 2.0)).bounds()[S.GAIN] == (0.5, 2.0)

@@ -1,0 +1,66 @@
+"""The assessment's objectives as values: the search loss and the batched validation loss.
+
+An objective is a frozen dataclass (hashable, equal when its parts are), so it is a static
+argument of the compiled search and of :func:`batched_loss`: an equal objective reuses their
+compiled programs, with no cache of closures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from jaxplaus.patterns.suite import suite_loss
+from jaxplaus.search import SearchSpace
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteLoss:
+    """``(params {name: [pop]}, task) -> [pop]``: the graded loss of pattern ``patterns[task]``
+    (:func:`jaxplaus.patterns.suite.suite_loss`: 0 exactly when every criterion holds)."""
+
+    model: object
+    patterns: tuple
+    warmup: int
+
+    def __call__(self, params, task):
+        return suite_loss(self.model, self.patterns, self.warmup)(params, task)
+
+
+@dataclasses.dataclass(frozen=True)
+class JitteredLoss:
+    """The search's loss: the worst of ``loss`` at a candidate and at two copies moved by
+    ``x (1 +- jitter)`` along a fixed direction of alternating signs (+1, -1, +1, ...) over the
+    searched dimensions. The three copies are one simulation batch of ``3 x pop``; an accidental
+    pass at a chaotic edge (a loss of 0 that rounding alone produced) no longer scores 0."""
+
+    loss: SuiteLoss
+    space: SearchSpace
+    jitter: float
+
+    def __call__(self, params, task):
+        signs = {name: (1.0 if i % 2 == 0 else -1.0) for i, name in enumerate(self.space.names)}
+        pop = jnp.shape(params[self.space.order[0]])[0]
+        stacked = {}
+        for k, v in params.items():
+            d = v * (self.jitter * signs[k]) if k in signs else None
+            stacked[k] = jnp.concatenate([v, v + d, v - d] if d is not None else [v, v, v])
+        return jnp.max(self.loss(stacked, task).reshape(3, pop), axis=0)
+
+
+def search_loss(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float):
+    """The search's objective: :class:`JitteredLoss`, or the plain :class:`SuiteLoss` when ``jitter`` is 0."""
+    loss = SuiteLoss(model, tuple(patterns), int(warmup))
+    return loss if jitter == 0 else JitteredLoss(loss, space, float(jitter))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def batched_loss(loss: SuiteLoss, params, tasks):
+    """``params {name: [P, n]}, tasks [P] -> [P, n]``: ``loss`` of each task's candidates."""
+    return jax.vmap(loss)(params, tasks)
+
+
+__all__ = ["JitteredLoss", "SuiteLoss", "batched_loss", "search_loss"]

@@ -1,0 +1,197 @@
+"""From settings to a plan: every option checked and resolved once, computing nothing.
+
+:func:`plan` turns :class:`~jaxplaus.assess.config.Settings` into a :class:`Plan`: the model and
+patterns looked up, the search space built, the defaults that depend on the model filled in
+(population, gain bounds, core lanes) and the recorded settings (``settings.json``, the
+``settings`` of ``results.json``) made. Bad input is a ValueError or TypeError naming the value
+and what is allowed, raised before anything runs or is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from jaxplaus import models as _models
+from jaxplaus import patterns as _patterns
+from jaxplaus import results as _results
+from jaxplaus import search as S
+from jaxplaus.assess import config
+from jaxplaus.assess.config import Settings
+
+VALIDATION_DTYPE = "float64"
+BUDGET_UNIT = "objective evaluations per pattern (upper bound)"
+PERTURBATION = (
+    "each searched dimension x (1 + s * delta), s = +-1 with equal odds, independently per copy and dimension"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """An assessment's resolved set-up.
+
+    Attributes:
+        settings: the resolved :class:`Settings` (no option left None but ``fixed``/``bounds``).
+        model: the :class:`~jaxplaus.models.Model`; patterns: the :class:`Pattern` objects, in
+            Figure 1's order.
+        space: the search space (model parameters within bounds, plus the gain).
+        generations: ``budget // (population_size * restarts)``.
+        pins: ``name -> value`` held in the core lanes (empty without core lanes).
+        record: the recorded settings (plain JSON data).
+    """
+
+    settings: Settings
+    model: Any
+    patterns: tuple
+    space: S.SearchSpace
+    generations: int
+    pins: dict[str, float]
+    record: dict[str, Any]
+
+
+def default_gain_bounds(model) -> tuple[float, float]:
+    """The default ``(lo, hi)`` of the input gain: the model's own :attr:`Model.gain_bounds`."""
+    return tuple(float(g) for g in _models.get(model).gain_bounds)
+
+
+def int_at_least(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value, lo: float, hi: float, *, open_lo: bool = False, what: str = "") -> float:
+    """``value`` as a float in ``[lo, hi]``, or in the open ``(lo, hi)`` with ``open_lo``."""
+    interval = f"({lo:g}, {hi:g})" if open_lo else f"[{lo:g}, {hi:g}]"
+    message = f"{name} must be a number in {interval}{what}, got {value!r}"
+    if isinstance(value, bool):
+        raise TypeError(message)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(message) from None
+    ok = lo < x < hi if open_lo else lo <= x <= hi
+    if not (math.isfinite(x) and ok):
+        raise ValueError(message)
+    return x
+
+
+def _patterns_of(names) -> tuple:
+    if isinstance(names, str) and "," in names:
+        names = [s.strip() for s in names.split(",") if s.strip()]
+    pats = _patterns.resolve(names)
+    seen = [p.name for p in pats]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        raise ValueError(f"patterns: {twice} given more than once")
+    order = {n: i for i, n in enumerate(_patterns.names())}  # Figure 1's order, whatever the given order
+    return tuple(sorted(pats, key=lambda p: order.get(p.name, len(order))))
+
+
+def _core_lanes(model, space: S.SearchSpace, core_lanes, restarts: int) -> tuple[int, dict]:
+    """``(lanes, pins)``: how many restart lanes search the model's core parameters, and the
+    values the other searched dimensions are held at there (the default, the gain 1, each
+    moved into its searched bounds, so that the record holds the value actually used)."""
+    pins = {
+        n: min(max(1.0 if n == S.GAIN else float(model.parameters[n].default), lo), hi)
+        for n, lo, hi in zip(space.names, space.lo, space.hi)
+        if n not in model.core
+    }
+    if not model.core or not pins or len(pins) == space.num_dims:
+        if core_lanes not in (None, 0):
+            raise ValueError(
+                f"core_lanes: model {model.name!r} has no core parameters to search on their own here "
+                f"(its core: {list(model.core)}; searched: {list(space.names)}); pass 0 or None"
+            )
+        return 0, {}
+    if core_lanes is None:
+        core_lanes = restarts // 2
+    if isinstance(core_lanes, bool) or not isinstance(core_lanes, int | np.integer) or not 0 <= core_lanes <= restarts:
+        raise ValueError(f"core_lanes must be an int in [0, restarts={restarts}], got {core_lanes!r}")
+    return int(core_lanes), (pins if core_lanes else {})
+
+
+def _search_shape(s: Settings, space: S.SearchSpace) -> tuple[int, int, int]:
+    """``(restarts, population_size, generations)`` checked against the strategy and budget."""
+    strategy = S.get_strategy(s.strategy)
+    if strategy is not S.STRATEGIES.get(strategy.name):
+        raise ValueError(f"strategy: pass a registered strategy name, one of {', '.join(S.STRATEGIES)}")
+    restarts = int_at_least("restarts", s.restarts, 1)
+    population = S.default_population_size(space.num_dims) if s.population_size is None else s.population_size
+    population = int_at_least("population_size", population, 1)
+    strategy.check(population, space.num_dims)
+    budget = int_at_least("budget (evaluations per pattern)", s.budget, 1)
+    generations = budget // (population * restarts)
+    if generations < 1:
+        raise ValueError(
+            f"budget {budget} is less than one generation: population_size x restarts = {population} x "
+            f"{restarts} = {population * restarts} evaluations per pattern per generation; give a budget >= "
+            f"{population * restarts}"
+        )
+    return restarts, population, generations
+
+
+def _checked_numbers(s: Settings) -> dict[str, Any]:
+    """The scalar options, checked, as plain Python numbers."""
+    if isinstance(s.seed, bool) or not isinstance(s.seed, int | np.integer) or not 0 <= s.seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32), got {s.seed!r}")
+    if s.search_dtype not in config.SEARCH_DTYPES:
+        raise ValueError(f"search_dtype (the search's precision) must be 'float32' or 'float64', got {s.search_dtype!r}")
+    if isinstance(s.share, bool) or not isinstance(s.share, int | float) or not 0 <= s.share <= 1:
+        raise ValueError(f"share must be a probability in [0, 1] (0: every restart uniformly random), got {s.share!r}")
+    return dict(
+        seed=int(s.seed),
+        warmup=int_at_least("warmup", s.warmup, 1),
+        robustness_copies=int_at_least("robustness_copies", s.robustness_copies, 0),
+        robustness_delta=_number("robustness_delta", s.robustness_delta, 0, 1, open_lo=True),
+        jitter=_number("jitter", s.jitter, 0, 0.1, what=" (0: off)"),
+        share=float(s.share),
+    )
+
+
+def plan(settings: Settings | None = None, **options) -> Plan:
+    """Check and resolve ``settings`` (default :class:`Settings`; ``options`` replace fields).
+
+    Raises:
+        ValueError / TypeError: naming the bad value and what is allowed.
+    """
+    s = config.settings(settings, **options)
+    model = _models.get(s.model)
+    pats = _patterns_of(s.patterns)
+    gain = default_gain_bounds(model) if s.gain is None else s.gain
+    space = S.search_space(model, bounds=s.bounds, fixed=s.fixed, gain=gain)
+    restarts, population, generations = _search_shape(s, space)
+    numbers = _checked_numbers(s)
+    core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
+    # the search's own checks (strategy and population, dtype, ...) without compiling anything
+    S.init_state(space, s.strategy, population_size=population, generations=generations, restarts=restarts,
+                 n_tasks=len(pats), seed=numbers["seed"], dtype=s.search_dtype)
+    resolved = dataclasses.replace(
+        s, model=model.name if isinstance(s.model, str) else model, patterns=tuple(p.name for p in pats),
+        strategy=S.get_strategy(s.strategy).name, budget=int(s.budget), restarts=restarts, population_size=population,
+        gain=None if S.GAIN in dict(space.fixed) else tuple(float(g) for g in gain), core_lanes=core_lanes, **numbers,
+    )
+    return Plan(resolved, model, pats, space, generations, pins, _record(resolved, space, generations, pins))
+
+
+def _record(resolved: Settings, space: S.SearchSpace, generations: int, pins: dict) -> dict[str, Any]:
+    """The recorded settings: the options, and what the plan derives from them."""
+    record = config.to_record(resolved)
+    record.update(
+        budget_unit=BUDGET_UNIT,
+        generations=generations,
+        space={"names": list(space.names), "lo": list(space.lo), "hi": list(space.hi), "log": list(space.log),
+               "symlog": list(space.symlog), "fixed": dict(space.fixed)},
+        core_pins=pins,
+        validation_dtype=VALIDATION_DTYPE,
+    )
+    record["robustness"]["perturbation"] = PERTURBATION
+    return _results.plain(record)
+
+
+__all__ = ["PERTURBATION", "VALIDATION_DTYPE", "Plan", "default_gain_bounds", "plan"]

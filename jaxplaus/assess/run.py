@@ -1,0 +1,269 @@
+"""The assessment driver: plan, search every pattern at once, validate, write the run directory.
+
+The steps are in their own modules (:mod:`~jaxplaus.assess.plan`, :mod:`~jaxplaus.assess.objective`,
+:mod:`~jaxplaus.assess.validation`, :mod:`~jaxplaus.assess.records`); this module strings them
+together and keeps the run directory (checkpoint after each chunk, results at the end) and the
+progress reports. ``docs/assessment.md`` says what an assessment does and why, with measurements.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxplaus import results as _results
+from jaxplaus import search as S
+from jaxplaus.assess.config import Settings
+from jaxplaus.assess.objective import search_loss
+from jaxplaus.assess.plan import Plan, int_at_least, plan
+from jaxplaus.assess.records import Assessment, PatternResult, Progress, history_steps, load, versions
+from jaxplaus.assess.validation import (
+    Validator,
+    check_validators,
+    choose,
+    finite_or_none,
+    robustness,
+    run_validators,
+)
+
+DEFAULT_CHUNK = 20  # generations per compiled call: progress and a checkpoint after each
+
+
+@dataclasses.dataclass
+class _Clock:
+    """Search time across sessions (resumes) and when each pattern was first solved (-1: not yet)."""
+
+    before: float  # search seconds of earlier sessions
+    sessions: int
+    solved_at: np.ndarray  # [P] search seconds at the chunk end that first saw loss 0
+    t0: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def search_s(self) -> float:
+        return self.before + (time.perf_counter() - self.t0)
+
+    def meta(self) -> dict[str, Any]:
+        return {"search_s": self.search_s(), "solved_at_s": self.solved_at, "sessions": self.sessions}
+
+
+def assess(
+    model=None,
+    patterns: Sequence[str] | str | None = None,
+    *,
+    settings: Settings | None = None,
+    out=None,
+    resume: bool = False,
+    chunk: int | None = None,
+    progress: Callable[[Progress], Any] | None = None,
+    validators: Sequence[Validator] | None = None,
+    **options,
+) -> Assessment:
+    """Assess how many of Izhikevich's firing patterns ``model`` can reproduce.
+
+    Searches all patterns at once (:func:`jaxplaus.search.run_search`, the patterns as tasks),
+    validates each pattern's winner in float64 with the strict validator (a pattern passes only
+    if that passes), measures its robustness and writes the run directory. ``docs/assessment.md``
+    explains each step and each option.
+
+    Args:
+        model: a registered model name or a :class:`~jaxplaus.models.Model` (default: the
+            settings' model, ``izhikevich2004``).
+        patterns: pattern names or letters (None: all 20).
+        settings: a :class:`~jaxplaus.assess.config.Settings`; ``options`` (its field names:
+            ``budget``, ``restarts``, ``seed``, ``bounds``, ``fixed``, ``gain``, ``population_size``,
+            ``warmup``, ``robustness_copies``, ``robustness_delta``, ``search_dtype``, ``jitter``,
+            ``share``, ``core_lanes``, ``strategy``) replace its fields.
+        out: a run directory to write (``results.json``, ``summary.csv``, ``settings.json``,
+            ``checkpoint.npz``); None writes nothing. Without ``resume`` it must not exist or be empty.
+        resume: continue the interrupted run in ``out`` from its last checkpoint (the settings
+            must equal the run's; the result equals an uninterrupted run's). A finished run is
+            loaded and returned as it is.
+        chunk: generations per compiled call (progress and a checkpoint after each); default
+            :data:`DEFAULT_CHUNK`. It does not change the result (unless ``share > 0``).
+        progress: called with a :class:`Progress` after each chunk and each validation.
+        validators: extra validations of each pattern's chosen point (:class:`Validator`). A
+            pattern then passes only if the float64 validation AND every validator pass; their
+            names go into the settings (a resume must ask for the same ones).
+
+    Raises:
+        ValueError / TypeError: for any bad argument (before anything is written);
+        :class:`jaxplaus.results.RunDirectoryError` (a ValueError) when ``out`` cannot be used.
+    """
+    t_start, started = time.perf_counter(), _now()
+    given = {k: v for k, v in (("model", model), ("patterns", patterns)) if v is not None}
+    p = plan(settings, **given, **options)
+    chunk = DEFAULT_CHUNK if chunk is None else int_at_least("chunk", chunk, 1)
+    validators = check_validators(validators, p.model)
+    if validators:
+        p = dataclasses.replace(p, record={**p.record, "validators": [v.name for v in validators]})
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume must be True or False, got {resume!r}")
+    if resume and out is None:
+        raise ValueError("resume=True needs the run directory to resume (out=...)")
+    run_dir = None if out is None else _results.RunDirectory(out)
+    status = "new" if run_dir is None else run_dir.prepare(p.record, resume)
+    if status == "complete":
+        return _finished(run_dir, p, progress)
+    # ---- everything is checked: from here on, the run directory is written
+    initial, clock = _open(run_dir, status, p)
+    report = _Reporter(p, progress, t_start, clock)
+    result = _search(p, run_dir, initial, clock, chunk, report)
+    search_s = clock.search_s() if report.chunks else clock.before
+    outcomes, validation_s = _validate(p, result, validators, report)
+    assessment = Assessment(
+        model=p.model.name,
+        patterns=tuple(_pattern_result(p, t, result, o, clock.solved_at[t], search_s) for t, o in enumerate(outcomes)),
+        settings=p.record,
+        versions=versions(),
+        search={"generations_run": int(result.generations), "evaluations": int(np.sum(result.evaluations))},
+        timing={"wall_s": round(time.perf_counter() - t_start, 3), "search_s": round(search_s, 3),
+                "validation_s": round(validation_s, 3), "sessions": clock.sessions, "started": started,
+                "finished": _now()},
+        run_dir=None if run_dir is None else str(run_dir.path),
+    )
+    if run_dir is not None:
+        run_dir.write_results(assessment.to_dict(), assessment.csv_rows(), assessment.csv_columns())
+    report("done", result.generations, result.best_loss, len(p.patterns), assessment.score[0])
+    return assessment
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+@dataclasses.dataclass
+class _Reporter:
+    """Sends :class:`Progress` to the caller's callback (if any)."""
+
+    p: Plan
+    callback: Callable[[Progress], Any] | None
+    t_start: float
+    clock: _Clock
+    chunks: int = 0
+
+    def __call__(self, phase: str, done: int, best_loss, validated: int = 0, passed: int = 0) -> None:
+        if self.callback is None:
+            return
+        best = np.asarray(best_loss, np.float64)
+        names = tuple(x.name for x in self.p.patterns)
+        elapsed = time.perf_counter() - self.t_start + self.clock.before
+        self.callback(Progress(phase, int(done), self.p.generations, names, tuple(best.tolist()),
+                               int(np.sum(best <= 0)), validated, passed, elapsed))
+
+
+def _finished(run_dir, p: Plan, progress) -> Assessment:
+    """A finished run with these settings: loaded as it is."""
+    done = load(run_dir.path)
+    if progress is not None:
+        losses = [x.search_loss if x.search_loss is not None else math.inf for x in done.patterns]
+        reporter = _Reporter(p, progress, time.perf_counter(), _Clock(0.0, 0, np.zeros(0)))
+        reporter("done", p.generations, losses, len(done.patterns), done.score[0])
+    return done
+
+
+def _open(run_dir, status: str, p: Plan):
+    """``(initial search state arrays or None, clock)``: a new run's settings written, or a resumed
+    run's checkpoint read."""
+    n_pat = len(p.patterns)
+    initial, meta = None, {}
+    if status == "new" and run_dir is not None:
+        run_dir.start(p.record, versions())
+    elif status == "resume":
+        saved = run_dir.read_settings().get("versions", {})
+        changed = {k: (saved.get(k), v) for k, v in versions().items() if saved.get(k) != v}
+        if changed:
+            warnings.warn(
+                f"Resuming {str(run_dir.path)!r} with other library versions ({changed}): the result may differ "
+                "from an uninterrupted run's",
+                stacklevel=3,
+            )
+        ck = run_dir.read_checkpoint()
+        if ck is not None:
+            initial, meta = ck
+    solved_at = np.asarray(meta.get("solved_at_s", np.full(n_pat, -1.0)), np.float64).copy()
+    if solved_at.shape != (n_pat,):
+        raise _results.RunDirectoryError(f"The checkpoint in {str(run_dir.path)!r} does not match its settings")
+    return initial, _Clock(float(meta.get("search_s", 0.0)), int(meta.get("sessions", 0)) + 1, solved_at)
+
+
+def _search(p: Plan, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter) -> S.SearchResult:
+    """The search of every pattern at once; a checkpoint and a progress report after each chunk."""
+
+    def on_chunk(state, done):
+        report.chunks += 1
+        best = np.asarray(state.lanes.best_loss).min(axis=1)
+        now = clock.search_s()
+        clock.solved_at[(best <= 0) & (clock.solved_at < 0)] = now
+        if run_dir is not None:
+            run_dir.write_checkpoint(S.state_to_arrays(state), clock.meta())
+        report("search", done, best)
+
+    s = p.settings
+    return S.run_search(
+        search_loss(p.model, p.patterns, s.warmup, p.space, s.jitter), p.space, s.strategy,
+        population_size=s.population_size, generations=p.generations, restarts=s.restarts, n_tasks=len(p.patterns),
+        seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
+        pin=p.pins, pinned_lanes=s.core_lanes,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    """One pattern's validation: the chosen lane, its point, the float64 verdict, the extra
+    validators' verdicts, how many lanes were checked, the robustness, the seconds it took."""
+
+    lane: int
+    params: dict
+    verdict: Any
+    extra: dict
+    lanes_checked: int
+    robustness: float | None
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verdict.passed) and all(v["passed"] for v in self.extra.values())
+
+
+def _validate(p: Plan, result: S.SearchResult, validators: tuple, report: _Reporter) -> tuple[list[_Outcome], float]:
+    """Every pattern's winner validated (float64, then the extra validators), then robustness."""
+    outcomes, n_passed = [], 0
+    for t, pattern in enumerate(p.patterns):
+        t0 = time.perf_counter()
+        (lane, params, verdict), checked = choose(p, pattern, result.lane_best_loss[t], result.lane_best_z[t])
+        extra = run_validators(validators, p, pattern, params)
+        outcomes.append(_Outcome(lane, params, verdict, extra, checked, None, time.perf_counter() - t0))
+        n_passed += outcomes[-1].passed
+        report("validate", result.generations, result.best_loss, t + 1, n_passed)
+    t0 = time.perf_counter()
+    robust = robustness(p, [o.params for o in outcomes], [o.verdict.passed for o in outcomes])
+    validation_s = sum(o.seconds for o in outcomes) + time.perf_counter() - t0
+    return [dataclasses.replace(o, robustness=r) for o, r in zip(outcomes, robust)], validation_s
+
+
+def _pattern_result(p: Plan, t: int, result: S.SearchResult, o: _Outcome, solved_at: float, search_s: float):
+    pattern, verdict = p.patterns[t], o.verdict
+    failed = tuple(verdict.failed)
+    if verdict.passed:  # what an extra validator found missing (a float64 failure says it already)
+        failed += tuple(f"{name}: {f}" for name, v in o.extra.items() for f in v["failed"])
+    zero = int(result.task_zero_evaluations[t])
+    return PatternResult(
+        name=pattern.name, letter=pattern.letter, group=pattern.group, passed=o.passed,
+        loss=float(verdict.loss) if math.isfinite(verdict.loss) else None,
+        search_loss=finite_or_none(result.best_loss[t]), params=o.params, failed=failed,
+        finite=bool(verdict.finite), features=_results.plain(verdict.features), robustness=o.robustness,
+        evaluations=int(np.sum(result.evaluations[t])), evaluations_to_solve=zero if zero >= 0 else None,
+        restarts=int(np.sum(result.restarts_done[t])), lane=o.lane, lanes_checked=o.lanes_checked,
+        history=history_steps(result, t),
+        timing={"search_s": round(float(solved_at if solved_at >= 0 else search_s), 3),
+                "validation_s": round(o.seconds, 3)},
+        validations=o.extra,
+    )
+
+
+__all__ = ["DEFAULT_CHUNK", "assess"]
