@@ -31,6 +31,7 @@ import numpy as np
 from jaxplaus import models as _models
 from jaxplaus._precision import canonical_dtype, precision
 from jaxplaus.models.base import Model
+from jaxplaus.packed_scan import run_chunked
 
 
 class Trace(NamedTuple):
@@ -272,106 +273,13 @@ def _trace_kernel(model, params, stimulus, state0, axes):
 
 # ----------------------------------------------------------------------------- the summary kernel
 #
-# How XLA runs this on a CPU (measured with benchmarks/throughput.py; see benchmarks/README.md):
+# How XLA runs this on a CPU: see jaxplaus/packed_scan.py (the carry packing, the unrolling).
 #
-# - A fused loop computes ONE output array. When several carries (v, u, the finite flag, a
-#   spike count, ...) all depend on the step, XLA emits one loop per carry and each loop
-#   recomputes the step. So between loop iterations the carry is *packed*: pairs of per-candidate
-#   32-bit leaves travel as one complex64 array (64-bit leaves as complex128), and one loop
-#   computes both halves of a pair. For the Izhikevich neuron with a spike count that is 2 step
-#   evaluations per sample instead of 4. The packing is exact: integers are bit-cast, booleans
-#   are 0.0/1.0, and nothing is computed on the packed values.
-# - ``unroll`` samples are fused into one loop iteration: the carry stays in registers across
-#   them, the parameters are read once per iteration rather than once per sample, and the
-#   per-iteration cost (loop control, the copy XLA makes of a carry that is read after it is
-#   overwritten) is paid once. 4, the default, was the best of 1, 2, 4 and 8 for a spike count,
-#   for the pattern features (one ``[K, B]`` carry) and for 4 to 40 scalar reducer carries;
-#   beyond 4 the fused samples' dependency chains leave the CPU waiting on latency.
 # - XLA already splits large fused loops across the CPU's cores; nothing is forced here.
 # - On a CPU, the top-level kernel is compiled with 512-bit vectors preferred (AVX-512
 #   machines; elsewhere LLVM ignores it). The option is per compilation, never a global flag.
 
 _CPU_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
-
-
-def _pack_width(a) -> int | None:
-    """32 or 64 if the per-candidate scalar leaf ``a`` (shape ``[B]``) can share a complex."""
-    if a.ndim != 1:
-        return None
-    dt = np.dtype(a.dtype)
-    if dt in (np.dtype(np.bool_), np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.uint32)):
-        return 32
-    if dt in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)):
-        return 64
-    return None
-
-
-def _to_float(a, width: int):
-    fdt = jnp.float32 if width == 32 else jnp.float64
-    if a.dtype == jnp.bool_:
-        return a.astype(fdt)
-    if jnp.issubdtype(a.dtype, jnp.floating):
-        return a
-    return jax.lax.bitcast_convert_type(a, fdt)
-
-
-def _from_float(f, dtype):
-    if dtype == jnp.bool_:
-        return f != 0
-    if jnp.issubdtype(dtype, jnp.floating):
-        return f
-    return jax.lax.bitcast_convert_type(f, dtype)
-
-
-def _packer(leaves):
-    """``pack(leaves) -> arrays`` and ``unpack(arrays) -> leaves`` pairing scalar leaves into complexes."""
-    widths = [_pack_width(a) for a in leaves]
-    dtypes = [a.dtype for a in leaves]
-    pairs = []
-    for w in (32, 64):
-        idx = [i for i, wi in enumerate(widths) if wi == w]
-        pairs += [(idx[j], idx[j + 1], w) for j in range(0, len(idx) - 1, 2)]
-    paired = {i for a, b, _ in pairs for i in (a, b)}
-    single = [i for i in range(len(leaves)) if i not in paired]
-
-    def pack(ls):
-        packed = [jax.lax.complex(_to_float(ls[a], w), _to_float(ls[b], w)) for a, b, w in pairs]
-        return packed + [ls[i] for i in single]
-
-    def unpack(arrays):
-        out = [None] * len(leaves)
-        for (a, b, _), c in zip(pairs, arrays, strict=False):
-            out[a], out[b] = _from_float(jnp.real(c), dtypes[a]), _from_float(jnp.imag(c), dtypes[b])
-        for i, arr in zip(single, arrays[len(pairs) :], strict=True):
-            out[i] = arr
-        return out
-
-    return pack, unpack
-
-
-def _run_chunked(body, carry, steps, xs, unroll: int):
-    """``carry`` after ``body`` over every sample, ``unroll`` samples per loop iteration."""
-    n_samples = xs.shape[0]
-    unroll = max(1, min(unroll, n_samples))
-    n_chunks, rest = divmod(n_samples, unroll)
-    leaves, treedef = jax.tree.flatten(carry)
-    pack, unpack = _packer(leaves)
-
-    def chunk(packed, inp):
-        ks, xc = inp
-        c = jax.tree.unflatten(treedef, unpack(packed))
-        for j in range(unroll):
-            c, _ = body(c, (ks[j], xc[j]))
-        return pack(jax.tree.leaves(c)), None
-
-    if n_chunks:
-        main = n_chunks * unroll
-        inputs = (steps[:main].reshape(n_chunks, unroll), xs[:main].reshape((n_chunks, unroll) + xs.shape[1:]))
-        packed, _ = jax.lax.scan(chunk, pack(leaves), inputs)
-        carry = jax.tree.unflatten(treedef, unpack(packed))
-    for k in range(n_samples - rest, n_samples):
-        carry, _ = body(carry, (steps[k], xs[k]))
-    return carry
 
 
 def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, context):
@@ -387,7 +295,7 @@ def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unr
     # The carry keeps the batch LAST: a vector-valued carry is then laid out [K, B], so each of
     # its K rows is one contiguous, vectorisable loop over the candidates.
     extra = jax.vmap(lambda _: reducer.init(dtype), out_axes=-1)(jnp.arange(batch))
-    state, finite, extra = _run_chunked(body, (state, finite, extra), steps, xs, unroll)
+    state, finite, extra = run_chunked(body, (state, finite, extra), steps, xs, unroll)
     return jax.vmap(reducer.finish, in_axes=-1)(extra), finite, state
 
 
