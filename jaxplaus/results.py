@@ -35,7 +35,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -227,9 +227,12 @@ class RunDirectory:
         return self.results_path.is_file()
 
     # -------------------------------------------------------------- checks
-    def prepare(self, settings: Mapping[str, Any], resume: bool) -> str:
+    def prepare(self, settings: Mapping[str, Any], resume: bool, upgrade: Callable[[dict], dict] | None = None) -> str:
         """Check, writing nothing, that this directory can start (``resume=False``) or continue
         (``resume=True``) a run with ``settings``.
+
+        ``upgrade`` maps the directory's recorded settings to the current form (options added
+        since it was written, at the values it used) before they are compared.
 
         Returns:
             ``"new"`` (nothing there yet), ``"resume"`` (an interrupted run with the same
@@ -260,7 +263,7 @@ class RunDirectory:
                 + "; start a new run without resume"
             )
         saved = self.read_settings()
-        diffs = settings_differences(saved["settings"], settings)
+        diffs = settings_differences((upgrade or dict)(saved["settings"]), settings)
         if diffs:
             raise RunDirectoryError(
                 f"Cannot resume {str(p)!r} with different settings: " + "; ".join(diffs)

@@ -191,7 +191,7 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(robustness_copies=-1), ValueError, "robustness_copies must be an int >= 0"),
         (dict(chunk=0), ValueError, "chunk must be an int >= 1"),
         (dict(jitter=-1e-3), ValueError, r"jitter must be a number in \[0, 0.1\]"),
-        (dict(search_dtype="float16"), ValueError, "search_dtype .* must be 'float32' or 'float64', got 'float16'"),
+        (dict(search_dtype="float16"), ValueError, "search_dtype .* must be one of 'float32', 'float64', got 'float16'"),
         (dict(robustnes_copies=3), TypeError, r"unknown assessment options \['robustnes_copies'\]; the options are"),
         (dict(core_lanes=5), ValueError, r"core_lanes must be an int in \[0, restarts=4\], got 5"),
         (dict(model="lif", core_lanes=1), ValueError, "core_lanes: model 'lif' has no core parameters"),
@@ -224,3 +224,38 @@ def test_plan_resolves_the_defaults():
     # a default outside narrowed bounds is held at the nearer bound, and recorded so
     r = plan(bounds={"mn": (5.5, 6.0)}, gain=(2.0, 4.0))
     assert r.pins == r.record["core_pins"] == {"mn": 5.5, "bias": 140.0, "gain": 2.0}
+
+
+def test_a_run_recorded_before_an_option_existed_resumes_at_the_options_legacy_value(run, tmp_path):
+    import json
+    import shutil
+
+    _, out, _ = run
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    data = json.loads((old / R.SETTINGS).read_text())
+    del data["settings"]["share"]  # share's legacy value, 0, is what this run used: it resumes
+    (old / R.SETTINGS).write_text(json.dumps(data))
+    assert assess(MODEL, PATTERNS, out=old, resume=True, **KW).profile == ("tonic_spiking", "phasic_spiking")
+    del data["settings"]["core_lanes"]  # before core lanes a run had none; this one has 1: refused
+    (old / R.SETTINGS).write_text(json.dumps(data))
+    with pytest.raises(R.RunDirectoryError, match="'core_lanes': the run directory has 0, this call asks for 1"):
+        assess(MODEL, PATTERNS, out=old, resume=True, **KW)
+
+
+def test_every_settings_field_is_a_command_line_option_and_a_recorded_setting():
+    import argparse
+    import dataclasses
+
+    from jaxplaus.assess import Settings, config
+
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    flags = {a.dest for a in parser._actions}
+    fields = [f.name for f in dataclasses.fields(Settings)]
+    assert set(fields) <= flags
+    record = plan(model="lif").record
+    resolved = config.from_record(record)
+    assert plan(resolved).record == record  # made from the settings and back
+    recorded = {f.name for f in dataclasses.fields(Settings) if f.metadata["record"] == "plain"}
+    assert recorded <= set(record)

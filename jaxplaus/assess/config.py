@@ -17,13 +17,14 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jaxplaus.assess import checks
 from jaxplaus.patterns.base import DEFAULT_WARMUP
 
 SEARCH_DTYPES = ("float32", "float64")
 
 
 def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: Callable | None = None,
-            record: str | None = "plain", legacy=dataclasses.MISSING):
+            check: checks.Check | None = None, record: str | None = "plain", legacy=dataclasses.MISSING):
     """A :class:`Settings` field.
 
     Args:
@@ -31,12 +32,15 @@ def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: 
         help: one line for ``--help``.
         cli: extra ``argparse.add_argument`` keywords (type, nargs, metavar, choices).
         parse: turns the parsed command-line value into the option's value.
+        check: ``(name, value) -> value``, the option's own check (:mod:`~jaxplaus.assess.checks`);
+            options checked together with others (budget, restarts, ...) are checked by the plan.
         record: how ``settings.json`` records it: ``"plain"`` (under its own name), ``None``
             (recorded through another entry, e.g. the search space), or ``"group.key"``.
-        legacy: the value a run recorded before this option existed implicitly used
-            (default: the option's default).
+        legacy: the value a run recorded before this option existed implicitly used (none: such
+            a run cannot be read back, e.g. a new option whose default is resolved from the model
+            must name the value older runs had).
     """
-    meta = {"help": help, "cli": dict(cli or {}), "parse": parse, "record": record, "legacy": legacy}
+    meta = {"help": help, "cli": dict(cli or {}), "parse": parse, "check": check, "record": record, "legacy": legacy}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -86,7 +90,7 @@ class Settings:
         None, "candidates per lane and generation (default: the strategy's for the search's dimensions)",
         cli={"type": int},
     )
-    seed: int = _option(0, "random seed", cli={"type": int})
+    seed: int = _option(0, "random seed", cli={"type": int}, check=checks.seed)
     gain: tuple[float, float] | None = _option(
         None, "input-gain bounds, log scale (default: the model's gain_bounds)",
         cli={"nargs": 2, "type": float, "metavar": ("LO", "HI")}, parse=tuple,
@@ -99,23 +103,29 @@ class Settings:
         None, "search bounds of parameters", cli={"nargs": "+", "metavar": "NAME=LO,HI"},
         parse=lambda items: _assignments(items, "bounds", pair=True), record=None,
     )
-    warmup: int = _option(DEFAULT_WARMUP, "samples of the first input held before each protocol", cli={"type": int})
+    warmup: int = _option(
+        DEFAULT_WARMUP, "samples of the first input held before each protocol", cli={"type": int},
+        check=checks.at_least(1),
+    )
     robustness_copies: int = _option(
         32, "perturbed copies per pattern for the robustness figure (0: none)", cli={"type": int},
-        record="robustness.copies",
+        check=checks.at_least(0), record="robustness.copies",
     )
     robustness_delta: float = _option(
-        0.01, "relative perturbation of the robustness copies", cli={"type": float}, record="robustness.delta"
+        0.01, "relative perturbation of the robustness copies", cli={"type": float},
+        check=checks.number_in(0, 1, open_interval=True), record="robustness.delta",
     )
     search_dtype: str = _option(
-        "float64", "precision of the search (validation is always float64)", cli={"choices": SEARCH_DTYPES}
+        "float64", "precision of the search (validation is always float64)", cli={"choices": SEARCH_DTYPES},
+        check=checks.one_of(SEARCH_DTYPES, " (the search's precision)"),
     )
     jitter: float = _option(
-        1e-4, "score each candidate by its worst of 3 copies moved by x(1 +- jitter) (0: off)", cli={"type": float}
+        1e-4, "score each candidate by its worst of 3 copies moved by x(1 +- jitter) (0: off)", cli={"type": float},
+        check=checks.number_in(0, 0.1, note=" (0: off)"),
     )
     share: float = _option(
         0.0, "probability that a restart starts at another pattern's solution (0: always uniform)",
-        cli={"type": float}, legacy=0.0,
+        cli={"type": float}, check=checks.number_in(0, 1, note=" (0: every restart uniformly random)"), legacy=0.0,
     )
     core_lanes: int | None = _option(
         None, "restart lanes per pattern searching only the model's core parameters, the rest at their defaults "
@@ -188,21 +198,34 @@ def to_record(resolved: Settings) -> dict[str, Any]:
     return out
 
 
+def upgraded(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded settings dict with every option recorded after it was written added at its
+    ``legacy`` value: what the run used, so that a resume compares like with like."""
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in record.items()}
+    for f in dataclasses.fields(Settings):
+        kind, legacy = f.metadata["record"], f.metadata["legacy"]
+        if kind is None or legacy is dataclasses.MISSING:
+            continue
+        group, _, key = kind.rpartition(".")
+        (out.setdefault(group, {}) if group else out).setdefault(key if group else f.name, legacy)
+    return out
+
+
 def from_record(record: Mapping[str, Any]) -> Settings:
     """The resolved :class:`Settings` of a run from its recorded settings (``settings.json``).
 
-    Options recorded before they existed take their ``legacy`` value; ``fixed`` and ``bounds``
-    come back from the recorded search space (bounds for every searched parameter).
+    Options recorded after the run was written take their ``legacy`` value (:func:`upgraded`);
+    ``fixed`` and ``bounds`` come back from the recorded search space (bounds for every searched
+    parameter).
     """
+    record = upgraded(record)
     values = {}
     for f in dataclasses.fields(Settings):
         kind = f.metadata["record"]
         if kind is None:
             continue
         group, _, key = kind.rpartition(".")
-        source = record.get(group, {}) if group else record
-        legacy = f.metadata["legacy"]
-        value = source.get(key if group else f.name, f.default if legacy is dataclasses.MISSING else legacy)
+        value = record[group][key] if group else record[f.name]
         values[f.name] = tuple(value) if isinstance(value, list) else value
     space = record["space"]
     values["fixed"] = dict(space["fixed"])
@@ -211,4 +234,4 @@ def from_record(record: Mapping[str, Any]) -> Settings:
 
 
 __all__ = ["OPTIONS", "SEARCH_DTYPES", "Settings", "add_arguments", "from_record", "given_options", "settings",
-           "to_record", "updated"]
+           "to_record", "updated", "upgraded"]

@@ -10,7 +10,6 @@ and what is allowed, raised before anything runs or is written.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from jaxplaus import models as _models
 from jaxplaus import patterns as _patterns
 from jaxplaus import results as _results
 from jaxplaus import search as S
-from jaxplaus.assess import config
+from jaxplaus.assess import checks, config
 from jaxplaus.assess.config import Settings
 
 VALIDATION_DTYPE = "float64"
@@ -55,30 +54,6 @@ class Plan:
 def default_gain_bounds(model) -> tuple[float, float]:
     """The default ``(lo, hi)`` of the input gain: the model's own :attr:`Model.gain_bounds`."""
     return tuple(float(g) for g in _models.get(model).gain_bounds)
-
-
-def int_at_least(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _number(name: str, value, lo: float, hi: float, *, open_lo: bool = False, what: str = "") -> float:
-    """``value`` as a float in ``[lo, hi]``, or in the open ``(lo, hi)`` with ``open_lo``."""
-    interval = f"({lo:g}, {hi:g})" if open_lo else f"[{lo:g}, {hi:g}]"
-    message = f"{name} must be a number in {interval}{what}, got {value!r}"
-    if isinstance(value, bool):
-        raise TypeError(message)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(message) from None
-    ok = lo < x < hi if open_lo else lo <= x <= hi
-    if not (math.isfinite(x) and ok):
-        raise ValueError(message)
-    return x
 
 
 def _patterns_of(names) -> tuple:
@@ -121,11 +96,11 @@ def _search_shape(s: Settings, space: S.SearchSpace) -> tuple[int, int, int]:
     strategy = S.get_strategy(s.strategy)
     if strategy is not S.STRATEGIES.get(strategy.name):
         raise ValueError(f"strategy: pass a registered strategy name, one of {', '.join(S.STRATEGIES)}")
-    restarts = int_at_least("restarts", s.restarts, 1)
+    restarts = checks.int_at_least("restarts", s.restarts, 1)
     population = S.default_population_size(space.num_dims) if s.population_size is None else s.population_size
-    population = int_at_least("population_size", population, 1)
+    population = checks.int_at_least("population_size", population, 1)
     strategy.check(population, space.num_dims)
-    budget = int_at_least("budget (evaluations per pattern)", s.budget, 1)
+    budget = checks.int_at_least("budget (evaluations per pattern)", s.budget, 1)
     generations = budget // (population * restarts)
     if generations < 1:
         raise ValueError(
@@ -136,22 +111,12 @@ def _search_shape(s: Settings, space: S.SearchSpace) -> tuple[int, int, int]:
     return restarts, population, generations
 
 
-def _checked_numbers(s: Settings) -> dict[str, Any]:
-    """The scalar options, checked, as plain Python numbers."""
-    if isinstance(s.seed, bool) or not isinstance(s.seed, int | np.integer) or not 0 <= s.seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32), got {s.seed!r}")
-    if s.search_dtype not in config.SEARCH_DTYPES:
-        raise ValueError(f"search_dtype (the search's precision) must be 'float32' or 'float64', got {s.search_dtype!r}")
-    if isinstance(s.share, bool) or not isinstance(s.share, int | float) or not 0 <= s.share <= 1:
-        raise ValueError(f"share must be a probability in [0, 1] (0: every restart uniformly random), got {s.share!r}")
-    return dict(
-        seed=int(s.seed),
-        warmup=int_at_least("warmup", s.warmup, 1),
-        robustness_copies=int_at_least("robustness_copies", s.robustness_copies, 0),
-        robustness_delta=_number("robustness_delta", s.robustness_delta, 0, 1, open_lo=True),
-        jitter=_number("jitter", s.jitter, 0, 0.1, what=" (0: off)"),
-        share=float(s.share),
-    )
+def _checked_options(s: Settings) -> dict[str, Any]:
+    """Every option that has a check of its own (:class:`Settings` field metadata), checked."""
+    return {
+        f.name: f.metadata["check"](f.name, getattr(s, f.name))
+        for f in dataclasses.fields(Settings) if f.metadata["check"] is not None
+    }
 
 
 def plan(settings: Settings | None = None, **options) -> Plan:
@@ -166,7 +131,7 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     gain = default_gain_bounds(model) if s.gain is None else s.gain
     space = S.search_space(model, bounds=s.bounds, fixed=s.fixed, gain=gain)
     restarts, population, generations = _search_shape(s, space)
-    numbers = _checked_numbers(s)
+    numbers = _checked_options(s)
     core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
     S.init_state(space, s.strategy, population_size=population, generations=generations, restarts=restarts,

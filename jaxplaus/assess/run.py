@@ -19,9 +19,10 @@ import numpy as np
 
 from jaxplaus import results as _results
 from jaxplaus import search as S
-from jaxplaus.assess.config import Settings
+from jaxplaus.assess.config import Settings, upgraded
 from jaxplaus.assess.objective import search_loss
-from jaxplaus.assess.plan import Plan, int_at_least, plan
+from jaxplaus.assess.checks import int_at_least
+from jaxplaus.assess.plan import Plan, plan
 from jaxplaus.assess.records import Assessment, PatternResult, Progress, history_steps, load, versions
 from jaxplaus.assess.validation import (
     Validator,
@@ -106,7 +107,7 @@ def assess(
     if resume and out is None:
         raise ValueError("resume=True needs the run directory to resume (out=...)")
     run_dir = None if out is None else _results.RunDirectory(out)
-    status = "new" if run_dir is None else run_dir.prepare(p.record, resume)
+    status = "new" if run_dir is None else run_dir.prepare(p.record, resume, upgrade=upgraded)
     if status == "complete":
         return _finished(run_dir, p, progress)
     # ---- everything is checked: from here on, the run directory is written

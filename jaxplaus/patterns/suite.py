@@ -17,7 +17,6 @@ import numpy as np
 
 from jaxplaus.models import get as get_model
 from jaxplaus.models.base import GAIN, with_input_gain
-from jaxplaus.patterns import features as F
 from jaxplaus.patterns import runs
 from jaxplaus.patterns.base import DEFAULT_WARMUP, Pattern
 
