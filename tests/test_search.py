@@ -434,3 +434,20 @@ def test_the_gain_bounds_default_to_the_models_own():
         assert space.names[-1] == S.GAIN and space.bounds()[S.GAIN] == tuple(models.get(name).gain_bounds)
     assert S.GAIN not in S.search_space("lif", gain=None).names
     assert S.search_space("lif", gain=(0.5, 2.0)).bounds()[S.GAIN] == (0.5, 2.0)
+
+
+def test_solved_tasks_leave_the_batch_at_the_next_multiple_of_rebatch_every():
+    for every in (1, 7):
+        batch, solved = [], []
+
+        def record(state, done):
+            batch.append(bool(np.asarray(state.batch)[0]))
+            solved.append(bool(np.asarray(state.lanes.best_loss)[0].min() <= 0))
+
+        S.run_search(hostile, SPACE, "cma_es", population_size=8, generations=40, restarts=2, n_tasks=2, seed=0,
+                     chunk=1, rebatch_every=every, on_chunk=record)
+        first = solved.index(True) + 1  # generations done when task 0 (solvable) was first solved
+        rebatched = -(-first // every) * every  # the next multiple of rebatch_every: the batch is set anew
+        assert batch == [done <= rebatched for done in range(1, 41)], (every, first)  # out from the next generation
+    with pytest.raises(ValueError, match="rebatch_every must be a positive int, got 0"):
+        S.run_search(hostile, SPACE, generations=2, rebatch_every=0)

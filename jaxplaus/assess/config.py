@@ -127,6 +127,10 @@ class Settings:
         0.0, "probability that a restart starts at another pattern's solution (0: always uniform)",
         cli={"type": float}, check=checks.number_in(0, 1, note=" (0: every restart uniformly random)"), legacy=0.0,
     )
+    rebatch_every: int = _option(
+        20, "generations between the settings of the simulated batch: a solved pattern leaves it at the next "
+        "multiple", cli={"type": int}, check=checks.at_least(1), legacy=20,
+    )
     core_lanes: int | None = _option(
         None, "restart lanes per pattern searching only the model's core parameters, the rest at their defaults "
         "and the gain at 1 (default: half the lanes for a model with a core)", cli={"type": int}, legacy=0,

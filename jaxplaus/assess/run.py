@@ -209,7 +209,7 @@ def _search(p: Plan, run_dir, initial, clock: _Clock, chunk: int, report: _Repor
         search_loss(p.model, p.patterns, s.warmup, p.space, s.jitter), p.space, s.strategy,
         population_size=s.population_size, generations=p.generations, restarts=s.restarts, n_tasks=len(p.patterns),
         seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
-        pin=p.pins, pinned_lanes=s.core_lanes,
+        pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every,
     )
 
 

@@ -203,16 +203,17 @@ def _start_state(config: SearchConfig, seed: int, initial: SearchState | Mapping
     return state
 
 
-def _run(config: SearchConfig, objective: Callable, state: SearchState, chunk: int, on_chunk) -> SearchState:
+def _run(config: SearchConfig, objective: Callable, state: SearchState, chunk: int, on_chunk, every: int):
     """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations (each cut
-    where the batch is set again), calling ``on_chunk(state, generations_done)`` after each."""
+    where the batch is set again, every ``every`` generations), calling ``on_chunk(state,
+    generations_done)`` after each."""
     done = int(state.generation)
     while done < config.generations:
         end = min(done + chunk, config.generations)
         while done < end:
-            if done % REBATCH_EVERY == 0:
+            if done % every == 0:
                 state = rebatch(state, config.stop_at_zero)
-            n = min(end - done, REBATCH_EVERY - done % REBATCH_EVERY)
+            n = min(end - done, every - done % every)
             state = advance_tasks(config, objective, state, n)
             done += n
         if on_chunk is not None:
@@ -230,6 +231,7 @@ def run_search(
     initial_state: SearchState | Mapping[str, Any] | None = None, dtype=jnp.float32,
     x_tol: float = 1e-6, patience: int | None = None, stop_at_zero: bool = True, start: str = "uniform",
     share: float = 0.0, pin: Mapping[str, float] | None = None, pinned_lanes: int = 0,
+    rebatch_every: int = REBATCH_EVERY,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -277,6 +279,8 @@ def run_search(
             values (a value outside its bounds at the nearer bound) in the last ``pinned_lanes``
             lanes of every task: those lanes search the subspace of the other dimensions.
         pinned_lanes: how many of the ``restarts`` lanes are pinned (0 to ``restarts``).
+        rebatch_every: solved tasks leave the simulated batch (and join the donor pool) at the
+            next multiple of this many generations (default :data:`REBATCH_EVERY`).
 
     Returns:
         A :class:`~jaxplaus.search.result.SearchResult`.
@@ -286,6 +290,7 @@ def run_search(
     with precision(canonical_dtype(dtype)):
         config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype)
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
+    rebatch_every = positive_int("rebatch_every", rebatch_every)
     config = with_run_options(
         config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share, pin=pin,
         pinned_lanes=pinned_lanes,
@@ -294,5 +299,5 @@ def run_search(
     with precision(config.dtype), _rng():
         check_objective(objective, config)
         state = _start_state(config, seed, initial_state)
-        state = _run(config, objective, state, chunk, on_chunk)
+        state = _run(config, objective, state, chunk, on_chunk, rebatch_every)
         return search_result(config, state)
