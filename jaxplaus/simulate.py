@@ -19,18 +19,15 @@ gives). Downstream, a non-finite candidate is a failed candidate.
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxplaus import models as _models
 from jaxplaus._precision import canonical_dtype, precision
 from jaxplaus.models.base import Model
+from jaxplaus.batching import prepare
 from jaxplaus.packed_scan import run_chunked
 
 
@@ -82,134 +79,6 @@ class Summary(NamedTuple):
     values: Any  # the reducer's summary, each leaf with leading shape [...]
     finite: jax.Array  # [...] bool, as Trace.finite
     state: Any  # the final state, a pytree of [...] arrays
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def _check_step(model: Model, params: dict, state0: Any, dtype) -> None:
-    """Check, without running it, that the step returns ``(state, v, spike)`` of the right form."""
-    scalar = jax.ShapeDtypeStruct((), dtype)
-    p = {k: scalar for k in params}
-    s = jax.tree.map(lambda _: scalar, state0)
-    try:
-        out = jax.eval_shape(model.step, p, s, scalar)
-    except Exception as err:  # the user's step failed to trace: say whose it is
-        raise TypeError(f"Model {model.name!r}: its step function failed on scalar inputs: {err}") from err
-    if not (isinstance(out, tuple | list) and len(out) == 3):
-        what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, tuple | list) else type(out).__name__
-        raise TypeError(f"Model {model.name!r}: step must return a tuple (state, v, spike), got {what}")
-    new_state, v, spike = out
-    if jax.tree.structure(new_state) != jax.tree.structure(s):
-        raise TypeError(
-            f"Model {model.name!r}: step returned a state of structure {jax.tree.structure(new_state)}, "
-            f"but the initial state has structure {jax.tree.structure(s)}; they must match"
-        )
-    for path, leaf in jax.tree_util.tree_leaves_with_path(new_state):
-        if leaf.shape != () or leaf.dtype != dtype:
-            raise TypeError(
-                f"Model {model.name!r}: state entry {jax.tree_util.keystr(path)} of the step's output "
-                f"has shape {leaf.shape} and dtype {leaf.dtype}; expected a {np.dtype(dtype).name} scalar"
-            )
-    for what, leaf in (("v", v), ("spike", spike)):
-        if getattr(leaf, "shape", None) != ():
-            raise TypeError(
-                f"Model {model.name!r}: step must return a scalar {what} for one neuron, got shape "
-                f"{getattr(leaf, 'shape', type(leaf).__name__)}"
-            )
-
-
-def _as_params(model: Model, params: Mapping[str, Any] | None, dtype) -> dict[str, jax.Array]:
-    if params is None:
-        params = model.defaults()
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a mapping of parameter name to value, got {type(params).__name__}")
-    model.check_params(params)
-    return {name: _as_array(params[name], dtype) for name in model.parameters}
-
-
-def _as_array(x, dtype) -> jax.Array:
-    if isinstance(x, jax.Array) and x.dtype == dtype:  # no op to dispatch
-        return x
-    return jnp.asarray(x, dtype=dtype)
-
-
-def _split_shared(x: jax.Array, batch_shape: tuple[int, ...], trailing: int) -> tuple[jax.Array, bool]:
-    """Flatten ``x`` to ``[B, *trailing]`` if batched, or drop its batch part if it has one element."""
-    lead = x.shape[: x.ndim - trailing]
-    tail = x.shape[x.ndim - trailing :]
-    if math.prod(lead) == 1:
-        return (x if x.shape == tail else x.reshape(tail)), False
-    if len(lead) == 1 and lead == batch_shape:  # already flat: no op to dispatch
-        return x, True
-    x = jnp.broadcast_to(x, batch_shape + tail)
-    return x.reshape((-1,) + tail), True
-
-
-# The checks below trace the model's functions on scalars. They depend only on the model, the
-# parameter names, the state's structure and the dtype, so their results are cached: a call with
-# a small population then costs little more than the kernel (errors are raised on every call).
-
-
-@functools.lru_cache(maxsize=256)
-def _initial_structure(model: Model, names: tuple[str, ...], dtype, x64: bool):
-    scalar = jax.ShapeDtypeStruct((), dtype)
-    return jax.tree.structure(jax.eval_shape(model.initial_state, {k: scalar for k in names}))
-
-
-@functools.lru_cache(maxsize=256)
-def _check_step_cached(model: Model, names: tuple[str, ...], treedef, dtype, x64: bool) -> None:
-    _check_step(model, dict.fromkeys(names), jax.tree.unflatten(treedef, [0] * treedef.num_leaves), dtype)
-
-
-def _prepare(model, params, stimulus, state0, dtype):
-    """Validate inputs and flatten them to the kernel's layout. Returns the kernel args."""
-    model = _models.get(model)
-    p = _as_params(model, params, dtype)
-    stimulus = _as_array(stimulus, dtype)
-    if stimulus.ndim < 1:
-        raise ValueError(
-            f"stimulus must have shape [..., T] (time last, at least one sample), got a scalar of shape {stimulus.shape}"
-        )
-    if stimulus.shape[-1] < 1:
-        raise ValueError(f"stimulus has no samples: shape {stimulus.shape}")
-    names, dtype, x64 = tuple(p), np.dtype(dtype), bool(jax.config.jax_enable_x64)
-    if state0 is None:
-        # structure only: the kernel builds each candidate's initial state from its parameters
-        treedef = _initial_structure(model, names, dtype, x64)
-        s0 = None
-    else:
-        s0 = jax.tree.map(lambda a: jnp.asarray(a, dtype=dtype), state0)
-        treedef = jax.tree.structure(s0)
-    _check_step_cached(model, names, treedef, dtype, x64)
-
-    shapes = [a.shape for a in p.values()] + [stimulus.shape[:-1]]
-    if s0 is not None:
-        shapes += [a.shape for a in jax.tree.leaves(s0)]
-    try:
-        batch_shape = tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        detail = ", ".join(f"{k}: {v.shape}" for k, v in p.items() if v.shape)
-        raise ValueError(
-            f"Batch shapes do not broadcast: stimulus batch {stimulus.shape[:-1]} (stimulus {stimulus.shape}, "
-            f"time last), parameters {{{detail}}}"
-            + (f", state0 {[a.shape for a in jax.tree.leaves(s0)]}" if s0 is not None else "")
-        ) from None
-
-    flat_p, p_axes = {}, {}
-    for k, a in p.items():
-        flat_p[k], batched = _split_shared(a, batch_shape, 0)
-        p_axes[k] = 0 if batched else None
-    stim, stim_batched = _split_shared(stimulus, batch_shape, 1)
-    if s0 is not None:
-        leaves, treedef = jax.tree.flatten(s0)
-        pairs = [_split_shared(a, batch_shape, 0) for a in leaves]
-        s0_flat = jax.tree.unflatten(treedef, [a for a, _ in pairs])
-        s0_axes = tuple(0 if batched else None for _, batched in pairs)  # one per leaf, in tree order
-    else:
-        s0_flat, s0_axes = None, None
-    axes = (tuple(sorted(p_axes.items())), 0 if stim_batched else None, s0_axes)
-    return model, batch_shape, flat_p, stim, s0_flat, axes
 
 
 # ----------------------------------------------------------------------------- the kernel
@@ -282,7 +151,46 @@ def _trace_kernel(model, params, stimulus, state0, axes):
 _CPU_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 
-def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, context):
+def _lagged_kernel(model, params, stimulus, state0, axes, reducer: Reducer, context):
+    """The summary kernel with the reducer one sample behind the step (``lag=True``).
+
+    Each loop iteration folds the previous sample into the reducer, its voltage and spike read
+    from the carry, and then steps. XLA on CPU fuses the step into every carry leaf that reads
+    its output, so a reducer with many leaves (the pattern features) would evaluate the step
+    once per leaf, and once per row of a ``[K, B]`` leaf; read from the carry, it is evaluated
+    once per sample. The reducer sees the same samples, in order.
+    """
+    sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
+    update = jax.vmap(reducer.update, in_axes=(0, sample_axes), out_axes=0)
+    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, _keep_output)
+    extra = jax.vmap(lambda _: reducer.init(stimulus.dtype))(jnp.arange(finite.shape[0]))
+
+    def fold(extra, k, x, output, state):
+        k = jnp.broadcast_to(k, output[0].shape)
+        return update(extra, Sample(k, jnp.broadcast_to(x, k.shape), *output, state, context))
+
+    def lagged(carry, inp):
+        state, finite, extra, output = carry
+        k, (x, x_before) = inp  # this sample's index, its input and the previous sample's
+        extra = fold(extra, k - 1, x_before, output, state)
+        (state, finite, output), _ = body((state, finite, output), (k, x))
+        return (state, finite, extra, output), None
+
+    (state, finite, output), _ = body((state, finite, None), (steps[0], xs[0]))
+    inputs = jnp.stack([xs[1:], xs[:-1]], axis=1)  # each sample's input and the one before
+    state, finite, extra, output = run_chunked(lagged, (state, finite, extra, output), steps[1:], inputs, 1)
+    extra = fold(extra, steps[-1], xs[-1], output, state)
+    return jax.vmap(reducer.finish)(extra), finite, state
+
+
+def _keep_output(sample: Sample, _):
+    """The step's output, ``(v, spike)``, as the scan's carry (see :func:`_lagged_kernel`)."""
+    return (sample.v, sample.spike), None
+
+
+def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, lag: bool, context):
+    if lag:
+        return _lagged_kernel(model, params, stimulus, state0, axes, reducer, context)
     sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
 
     def carry_fn(sample, extra):
@@ -299,7 +207,7 @@ def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unr
     return jax.vmap(reducer.finish, in_axes=-1)(extra), finite, state
 
 
-_SUMMARY_STATIC = ("model", "axes", "reducer", "unroll")
+_SUMMARY_STATIC = ("model", "axes", "reducer", "unroll", "lag")
 _trace_jit = jax.jit(_trace_kernel, static_argnames=("model", "axes"))
 _summary_jit = jax.jit(_summary_kernel, static_argnames=_SUMMARY_STATIC)
 _summary_jit_cpu = jax.jit(_summary_kernel, static_argnames=_SUMMARY_STATIC, compiler_options=_CPU_OPTIONS)
@@ -347,7 +255,7 @@ def simulate(
     """
     dt = canonical_dtype(dtype)
     with precision(dt):
-        model, batch_shape, p, stim, s0, axes = _prepare(model, params, stimulus, state0, dt)
+        model, batch_shape, p, stim, s0, axes = prepare(model, params, stimulus, state0, dt)
         v, spikes, finite, state = _trace_jit(model, p, stim, s0, axes)
         return Trace(
             v=v.reshape(batch_shape + v.shape[1:]),
@@ -367,6 +275,7 @@ def simulate_summary(
     context: Any = None,
     dtype=jnp.float32,
     unroll: int = 4,
+    lag: bool = False,
 ) -> Summary:
     """Simulate ``model`` and return only ``reducer``'s per-candidate summary.
 
@@ -374,6 +283,11 @@ def simulate_summary(
     of arrays shared by every candidate, which the reducer reads as ``sample.context``: data such
     as a pattern's windows, so one compiled reducer serves many patterns) and ``unroll``, the
     number of samples fused per loop iteration (a speed knob; results do not depend on it).
+    ``lag=True`` runs the reducer one sample behind the step (one sample per loop iteration), so
+    that the step is evaluated once per sample however many carry leaves the reducer has: the
+    faster choice for large reducers such as the pattern features. The reducer sees the same
+    samples; chaotic dynamics may round differently than with ``lag=False``, as XLA then
+    evaluates the step in one fused loop rather than in one per carry leaf.
     Memory is ``O(batch)``, not ``O(batch * T)``. The function is traceable: it can be called
     inside ``jax.jit`` or ``jax.vmap`` (for example vmapped over patterns' contexts).
     """
@@ -383,8 +297,8 @@ def simulate_summary(
         raise ValueError(f"unroll must be a positive int, got {unroll!r}")
     dt = canonical_dtype(dtype)
     with precision(dt):
-        model, batch_shape, p, stim, s0, axes = _prepare(model, params, stimulus, state0, dt)
-        values, finite, state = _run_summary(model, p, stim, s0, axes, reducer, unroll, context)
+        model, batch_shape, p, stim, s0, axes = prepare(model, params, stimulus, state0, dt)
+        values, finite, state = _run_summary(model, p, stim, s0, axes, reducer, unroll, bool(lag), context)
         return Summary(_unflatten(values, batch_shape), finite.reshape(batch_shape), _unflatten(state, batch_shape))
 
 

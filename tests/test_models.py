@@ -94,7 +94,7 @@ def test_a_user_model_in_twenty_lines():
 def test_with_input_gain_gives_equal_models_for_one_model():
     """A gained model is a value: two calls on one model give equal, equally hashed models (so
     the caches and compiled kernels keyed on the model are shared), another model an unequal one."""
-    from jaxplaus.simulate import _initial_structure
+    from jaxplaus.batching import _initial_structure
 
     lif = models.get("lif")
     a, b = models.with_input_gain(lif), models.with_input_gain(lif)

@@ -89,6 +89,36 @@ def test_a_reducer_sees_index_input_voltage_and_state():
     assert float(s.values[2]) > 0
 
 
+@pytest.mark.parametrize("unroll, lag", [(1, False), (3, False), (4, False), (1, True)])
+def test_every_kernel_folds_every_sample_in_order(unroll, lag):
+    """lag=True runs the reducer one sample behind the step: it must still see each sample once,
+    in order, with its own index, input, voltage and spike (checked against full traces), as the
+    plain kernel does at any unroll."""
+    record = Reducer(
+        init=lambda dt: (jnp.int32(0), jnp.int32(-1), jnp.zeros((), dt), jnp.zeros((), dt)),
+        update=lambda c, s: (
+            c[0] + s.spike.astype(jnp.int32) * s.k,  # sum of spike indices
+            jnp.where(s.k == c[1] + 1, s.k, -(10**6)),  # the index after the last one, or a mark
+            c[2] * 0.5 + s.x,  # order-sensitive
+            jnp.where(s.k == 137, s.v, c[3]),  # the voltage of sample 137
+        ),
+    )
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.0, 1.5, (3, 301))
+    params = dict(jp.models.get("lif").defaults(), v_th=np.array([0.5, 1.0, 2.0]))
+    tr = jp.simulate("lif", params, x, dtype="float64")
+    s = jp.simulate_summary("lif", params, x, record, dtype="float64", unroll=unroll, lag=lag)
+    k = np.arange(301)
+    np.testing.assert_array_equal(np.asarray(s.values[0]), (np.asarray(tr.spikes) * k).sum(-1))
+    np.testing.assert_array_equal(np.asarray(s.values[1]), 300)  # every index, in order
+    want = np.zeros(3)
+    for j in range(301):
+        want = want * 0.5 + x[:, j]
+    np.testing.assert_allclose(np.asarray(s.values[2]), want, rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(s.values[3]), np.asarray(tr.v)[:, 137])
+    np.testing.assert_array_equal(np.asarray(s.finite), np.asarray(tr.finite))
+
+
 def test_float64_on_request_and_float32_by_default():
     x = np.full(100, 0.5)
     assert jp.simulate("adex", None, x).v.dtype == jnp.float32

@@ -179,10 +179,13 @@ class Pattern:
         """``[warmup + T]`` unit-gain control input: the protocol's first input, held throughout."""
         return np.full(warmup + self.n_samples, self.stimulus()[0])
 
-    def features(self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32"):
+    def features(
+        self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32", lag=False
+    ):
         """Features of candidates (``params`` and ``gain`` broadcast over a batch), computed
         inside the scan, with the control run's spike count. Returns ``(Features [...], finite [...])``.
-        Traceable (it can run inside jit and vmap)."""
+        ``lag``: the feature reducer one sample behind the step (faster; see
+        :func:`~jaxplaus.simulate.simulate_summary`). Traceable (it can run inside jit and vmap)."""
         from jaxplaus import models
         from jaxplaus._precision import precision
 
@@ -191,7 +194,7 @@ class Pattern:
         with precision(dtype) as dt:
             return runs.simulated(  # one shared [T] stimulus; the gain acts inside the step
                 gained, dict(params, gain=gain), self.run_stimulus(warmup), self.control_stimulus(warmup),
-                self.spec(warmup), state0=state0, dtype=dt,
+                self.spec(warmup), state0=state0, dtype=dt, lag=lag,
             )
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:

@@ -2,8 +2,9 @@
 
 A candidate's features come from two runs, the protocol run and the control run, each reduced
 by its reducer with the pattern's FeatureSpec as context, and joined by
-:func:`~jaxplaus.patterns.features.finish`. The runs are either simulated (the reducers carried through the engine's scan: search and evaluation) or
-recorded (the same reducers scanned over the traces: validation).
+:func:`~jaxplaus.patterns.features.finish`. The runs are either simulated (the reducers carried
+through the engine's scan: search and evaluation) or recorded (the same reducers scanned over
+the traces: validation).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from jaxplaus.simulate import Reducer, Sample, simulate_summary
 
 
 def simulated(
-    model, params, stimulus, control, spec: F.FeatureSpec, *, state0=None, dtype
+    model, params, stimulus, control, spec: F.FeatureSpec, *, state0=None, dtype, lag: bool = False
 ) -> tuple[F.Features, jax.Array]:
     """Features of simulated candidates, never keeping their traces.
 
@@ -26,13 +27,17 @@ def simulated(
         stimulus: ``[..., L]`` the protocol run's input, warm-up first (samples past the
             protocol are not scored, so a stimulus padded to a common length serves too).
         control: ``[..., L']`` the control run's input: the protocol's first input, held.
-        spec: the pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` (concrete, or traced: one kernel serves every pattern).
-        state0, dtype: as :func:`~jaxplaus.simulate.simulate_summary`.
+        spec: the pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` (concrete, or traced:
+            one kernel serves every pattern).
+        state0, dtype: as :func:`~jaxplaus.simulate.simulate_summary`; lag: its ``lag`` for the
+            protocol run (the feature reducer one sample behind the step: faster).
 
     Returns:
         ``(Features [...], finite [...])``; ``finite`` is False where either run blew up.
     """
-    run = simulate_summary(model, params, stimulus, F.feature_reducer(), state0, context=spec, dtype=dtype, unroll=1)
+    run = simulate_summary(
+        model, params, stimulus, F.feature_reducer(), state0, context=spec, dtype=dtype, unroll=1, lag=lag
+    )
     ctl = simulate_summary(model, params, control, F.control_reducer(), state0, context=spec, dtype=dtype)
     return F.finish(run.values, ctl.values, spec), run.finite & ctl.finite
 

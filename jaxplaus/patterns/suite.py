@@ -35,12 +35,13 @@ def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
     return stimuli, controls, specs, ranges
 
 
-def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP) -> Callable:
+def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP, *, lag: bool = False) -> Callable:
     """``loss(params, task) -> [...]``: the graded loss of candidates on pattern ``patterns[task]``.
 
     ``params`` holds every model parameter plus ``"gain"`` (arrays broadcasting over a batch);
     ``task`` is an int32 scalar (traced or not). Equal to ``patterns[task].evaluate(...)``.
     Pure and traceable: a search vmaps it over tasks and jit-compiles it once for all patterns.
+    ``lag``: the feature reducer one sample behind the step (see :meth:`Pattern.features`).
     """
     stimuli, controls, specs, _ = stacked_inputs(patterns, warmup)
     branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
@@ -52,7 +53,7 @@ def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP)
         spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
         x = jnp.asarray(stimuli, dtype)[task]  # shared by the population; the gain acts in the step
         xc = jnp.asarray(controls, dtype)[task]
-        f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype)
+        f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype, lag=lag)
         if len(branches) == 1:
             return branches[0](f, ok)
         return jax.lax.switch(task, branches, f, ok)
