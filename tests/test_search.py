@@ -451,3 +451,36 @@ def test_solved_tasks_leave_the_batch_at_the_next_multiple_of_rebatch_every():
         assert batch == [done <= rebatched for done in range(1, 41)], (every, first)  # out from the next generation
     with pytest.raises(ValueError, match="rebatch_every must be a positive int, got 0"):
         S.run_search(hostile, SPACE, generations=2, rebatch_every=0)
+
+
+def test_simulated_counts_frozen_lanes_while_their_task_stays_in_the_batch():
+    for every in (1, 7):
+        r = S.run_search(hostile, SPACE, "cma_es", population_size=8, generations=40, restarts=2, n_tasks=2, seed=0,
+                         rebatch_every=every)
+        solved_after = int(r.task_zero_evaluations[0]) // (8 * 2)  # generations until task 0 was solved
+        rebatched = -(-solved_after // every) * every  # it left the batch then
+        np.testing.assert_array_equal(r.evaluations[0], solved_after * 8)  # frozen: no more evaluations
+        np.testing.assert_array_equal(r.simulated[0], rebatched * 8)  # but simulated while in the batch
+        np.testing.assert_array_equal(r.simulated[1], 40 * 8)  # never solved: always simulated
+        np.testing.assert_array_equal(r.evaluations[1], 40 * 8)
+
+
+def lucky(params, task):
+    """Exactly 0 on a dust of isolated points (a chaotic edge's accidental passes), 1 elsewhere."""
+    z = S.to_unit(SPACE, params)
+    return jnp.where(jnp.sin(1e4 * z[:, 0] * 7919.0 + 1e4 * z[:, 1]) > 0.99, 0.0, 1.0)
+
+
+def test_a_zero_counts_only_when_its_jittered_copies_score_zero_too():
+    kw = dict(population_size=8, generations=30, restarts=2, n_tasks=2, seed=0, dtype="float64")
+    fooled = S.run_search(lucky, SPACE, "cma_es", **kw)
+    assert (fooled.best_loss == 0).all()  # without the check, the dust "solves" both tasks
+    checked = S.run_search(lucky, SPACE, "cma_es", confirm_jitter=1e-4, **kw)
+    assert (checked.best_loss > 0).all() and (checked.zero_evaluations < 0).all()
+    assert (checked.evaluations == 30 * 8).all() and (checked.best_loss == 1.0).all()  # never frozen
+    # a robust zero (a plateau of loss 0) is confirmed: the task is solved as without the check
+    robust = S.run_search(hostile, SPACE, "cma_es", confirm_jitter=1e-4, **kw)
+    plain = S.run_search(hostile, SPACE, "cma_es", **kw)
+    assert robust.best_loss[0] == 0 and plain.best_loss[0] == 0 and robust.best_loss[1] > 0
+    with pytest.raises(ValueError, match=r"confirm_jitter must be a number in \[0, 0.1\]"):
+        S.run_search(hostile, SPACE, generations=2, confirm_jitter=0.5)

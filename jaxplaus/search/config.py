@@ -54,6 +54,8 @@ class SearchConfig:
         patience: generations without improvement before a lane restarts.
         stop_at_zero: freeze a task's lanes once it reaches loss <= 0.
         share: the probability that a (re)start begins at another task's solution.
+        confirm_jitter: a loss of 0 is accepted only when two copies of the point moved by
+            ``x (1 +- confirm_jitter s)`` score 0 too (0: off; see :mod:`jaxplaus.search.confirm`).
         pins: the pinned lanes, or None.
     """
 
@@ -70,6 +72,7 @@ class SearchConfig:
     stop_at_zero: bool
     share: float
     pins: Pins | None
+    confirm_jitter: float = 0.0
 
     @property
     def np_dtype(self) -> np.dtype:
@@ -90,6 +93,16 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}")
     return int(seed)
+
+
+def _confirm_jitter(value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if isinstance(value, bool) or not (math.isfinite(x) and 0 <= x <= 0.1):
+        raise ValueError(f"confirm_jitter must be a number in [0, 0.1] (0: off), got {value!r}")
+    return x
 
 
 def default_patience(num_dims: int, population_size: int) -> int:
@@ -137,7 +150,7 @@ def search_config(
 
 
 def with_run_options(
-    config: SearchConfig, *, x_tol, patience, stop_at_zero, share, pin, pinned_lanes
+    config: SearchConfig, *, x_tol, patience, stop_at_zero, share, pin, pinned_lanes, confirm_jitter=0.0
 ) -> SearchConfig:
     """``config`` with the restart rule, freezing, sharing and pinning checked and set
     (``patience=None``: :func:`default_patience`)."""
@@ -152,7 +165,8 @@ def with_run_options(
         raise ValueError(f"share must be a probability in [0, 1], got {share}")
     pins = check_pins(config.space, pin, pinned_lanes, config.restarts)
     return dataclasses.replace(
-        config, x_tol=x_tol, patience=patience, stop_at_zero=bool(stop_at_zero), share=share, pins=pins
+        config, x_tol=x_tol, patience=patience, stop_at_zero=bool(stop_at_zero), share=share, pins=pins,
+        confirm_jitter=_confirm_jitter(confirm_jitter),
     )
 
 

@@ -31,10 +31,11 @@ from jaxplaus.search.config import (
     search_config,
     with_run_options,
 )
+from jaxplaus.search.confirm import confirm
 from jaxplaus.search.lane import run_lanes
 from jaxplaus.search.result import SearchResult, search_result
 from jaxplaus.search.space import SearchSpace
-from jaxplaus.search.state import SearchState, state_from_arrays, state_to_arrays
+from jaxplaus.search.state import LaneState, SearchState, state_from_arrays, state_to_arrays
 from jaxplaus.search.strategies import Strategy
 
 REBATCH_EVERY = 20  # generations: how often the simulated batch and the donor pool are set
@@ -65,7 +66,7 @@ def generation(
     g = state.generation
     key, k_gen = jax.random.split(state.key)
     lanes = state.lanes
-    run = functools.partial(run_lanes, config, alg, objective)
+    run = functools.partial(_simulated, functools.partial(run_lanes, config, alg, objective))
     if config.stop_at_zero:
         solved = jnp.any(lanes.best_loss <= 0, axis=1)  # [B]
         frozen = jnp.broadcast_to(solved[:, None], lanes.best_loss.shape)
@@ -74,8 +75,16 @@ def generation(
         )
     else:
         lanes = run(lanes, tasks, g, jnp.zeros(lanes.best_loss.shape, bool), k_gen, pool_z, pool_ok)
+    if config.confirm_jitter > 0:
+        lanes = confirm(config, objective, state.lanes, lanes, tasks, g)
     history = lax.dynamic_update_index_in_dim(state.history, lanes.best_loss, g, axis=2)
     return state.replace(lanes=lanes, history=history, key=key, generation=g + 1)
+
+
+def _simulated(run: Callable, lanes: LaneState, *args) -> LaneState:
+    """``run(lanes, *args)``, every lane (frozen ones too) counted as simulated once more."""
+    lanes = run(lanes, *args)
+    return lanes.replace(generations_simulated=lanes.generations_simulated + 1)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -231,7 +240,7 @@ def run_search(
     initial_state: SearchState | Mapping[str, Any] | None = None, dtype=jnp.float32,
     x_tol: float = 1e-6, patience: int | None = None, stop_at_zero: bool = True, start: str = "uniform",
     share: float = 0.0, pin: Mapping[str, float] | None = None, pinned_lanes: int = 0,
-    rebatch_every: int = REBATCH_EVERY,
+    rebatch_every: int = REBATCH_EVERY, confirm_jitter: float = 0.0,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -271,16 +280,16 @@ def run_search(
         stop_at_zero: freeze a task's lanes once it reaches loss <= 0.
         start: ``"uniform"`` (random initial means) or ``"center"`` (the first start of every
             lane at the cube's centre; distribution-based strategies only).
-        share: the probability that a lane's (re)start begins at another task's solution (the
-            best point of a solved task, picked at random; population-based strategies: one
-            member of the random population) instead of a uniformly random point. The pool of
-            solutions is refreshed every :data:`REBATCH_EVERY` generations.
+        share: the probability that a lane's (re)start begins at a solved task's best point
+            (picked at random; population-based strategies: one member of the population).
         pin: ``name -> value`` (physical units) for some searched dimensions, held at these
             values (a value outside its bounds at the nearer bound) in the last ``pinned_lanes``
             lanes of every task: those lanes search the subspace of the other dimensions.
         pinned_lanes: how many of the ``restarts`` lanes are pinned (0 to ``restarts``).
         rebatch_every: solved tasks leave the simulated batch (and join the donor pool) at the
             next multiple of this many generations (default :data:`REBATCH_EVERY`).
+        confirm_jitter: a loss of 0 counts only if two copies moved by ``x (1 +- confirm_jitter)``
+            score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
 
     Returns:
         A :class:`~jaxplaus.search.result.SearchResult`.
@@ -293,7 +302,7 @@ def run_search(
     rebatch_every = positive_int("rebatch_every", rebatch_every)
     config = with_run_options(
         config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share, pin=pin,
-        pinned_lanes=pinned_lanes,
+        pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter,
     )
     seed = check_seed(seed)
     with precision(config.dtype), _rng():

@@ -133,6 +133,7 @@ def _update(config: SearchConfig, lane: LaneState, state, sampled, z, loss, fini
         stall=jnp.where(restart, 0, stall),
         restarts_done=lane.restarts_done + restart.astype(jnp.int32),
         generations_used=lane.generations_used + 1,
+        generations_simulated=lane.generations_simulated,  # counted by the generation, frozen or not
     )
 
 

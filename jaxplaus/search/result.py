@@ -25,6 +25,8 @@ class SearchResult:
         lane_best_generation: ``[T, R]`` the generation (0-based) each lane's best was found, -1.
         evaluations: ``[T, R]`` int64 objective evaluations each lane spent (in-place restarts
             included; frozen generations of solved tasks excluded).
+        simulated: ``[T, R]`` int64 candidates of each lane simulated: its evaluations, plus the
+            frozen generations in which its solved task stayed in the (vmapped) batch.
         restarts_done: ``[T, R]`` in-place restarts of each lane.
         zero_evaluations: ``[T, R]`` int64 evaluations the lane had spent when it first reached
             loss <= 0, -1 if it never did.
@@ -43,6 +45,7 @@ class SearchResult:
     lane_best_loss: np.ndarray
     lane_best_generation: np.ndarray
     evaluations: np.ndarray
+    simulated: np.ndarray
     restarts_done: np.ndarray
     zero_evaluations: np.ndarray
     task_zero_evaluations: np.ndarray
@@ -79,6 +82,7 @@ def search_result(config: SearchConfig, state: SearchState) -> SearchResult:
         lane_best_loss=lane_loss,
         lane_best_generation=np.asarray(lanes.best_generation),
         evaluations=np.asarray(lanes.generations_used).astype(np.int64) * pop,
+        simulated=np.asarray(lanes.generations_simulated).astype(np.int64) * pop,
         restarts_done=np.asarray(lanes.restarts_done),
         zero_evaluations=zero_evals,
         task_zero_evaluations=task_zero,

@@ -51,6 +51,9 @@ class LaneState(_Replace):
         stall: ``[T, R]`` int32, generations since ``run_best_loss`` last improved.
         restarts_done: ``[T, R]`` int32, in-place restarts of the lane so far.
         generations_used: ``[T, R]`` int32, generations the lane evaluated a population.
+        generations_simulated: ``[T, R]`` int32, generations the lane's population was simulated:
+            those it evaluated, and those in which it was frozen (its task solved) while its task
+            stayed in the simulated batch (the batch is vmapped: its frozen lanes cost the same).
     """
 
     strategy: Any
@@ -63,6 +66,7 @@ class LaneState(_Replace):
     stall: jax.Array
     restarts_done: jax.Array
     generations_used: jax.Array
+    generations_simulated: jax.Array
 
 
 @_pytree
@@ -114,6 +118,7 @@ def initial_state(config: SearchConfig, seed: int) -> SearchState:
         stall=i32(0),
         restarts_done=i32(0),
         generations_used=i32(0),
+        generations_simulated=i32(0),
     )
     state = SearchState(
         lanes=lanes,
@@ -148,13 +153,17 @@ def state_from_arrays(arrays: Mapping[str, Any], like: SearchState) -> SearchSta
     """Rebuild a state from :func:`state_to_arrays` output, with the structure of ``like``.
 
     Checkpoints of the earlier flat layout (keys ``".best_loss"``, ``".strategy.mean"``, ...,
-    with no ``".lanes"``) are read too.
+    with no ``".lanes"``) are read too, and those written before ``generations_simulated`` was
+    kept start it at ``generations_used``.
 
     Raises:
         ValueError: when an entry is missing, extra, or of another shape or dtype than in
             ``like`` (the checkpoint is of another search).
     """
     arrays = {_lanes_key(k): v for k, v in arrays.items()}
+    if ".lanes.generations_simulated" not in arrays and ".lanes.generations_used" in arrays:
+        # written before the count was kept: the generations evaluated are its lower bound
+        arrays[".lanes.generations_simulated"] = arrays[".lanes.generations_used"]
     leaves, treedef = jax.tree_util.tree_flatten_with_path(like)
     want = {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
     missing, extra = sorted(set(want) - set(arrays)), sorted(set(arrays) - set(want))
