@@ -99,6 +99,21 @@ def test_settings_versions_and_progress(run):
     assert events[-1].passed == 2
 
 
+def test_the_search_records_what_it_simulated(run):
+    from jaxplaus import patterns
+
+    a, _, _ = run
+    s = a.search
+    assert s["evaluations"] == sum(p.evaluations for p in a.patterns)
+    # frozen lanes of a solved pattern count while it stays in the batch (a 2-pattern batch: both
+    # stay until both are solved), so at least every evaluation and at most every generation's lanes
+    assert s["evaluations"] <= s["candidates_simulated"] <= s["generations_run"] * 16 * 2 * len(a.patterns)
+    longest = max(patterns.get(p.name).n_samples for p in a.patterns)
+    # three jittered copies of each candidate, protocol and control runs padded to the longest
+    assert s["neuron_steps"] == s["candidates_simulated"] * 3 * 2 * (500 + longest)
+    assert a.timing["neuron_steps_per_s"] > 0
+
+
 def test_results_json_and_csv(run):
     a, out, _ = run
     d = R.read_results(out)
@@ -259,3 +274,18 @@ def test_every_settings_field_is_a_command_line_option_and_a_recorded_setting():
     assert plan(resolved).record == record  # made from the settings and back
     recorded = {f.name for f in dataclasses.fields(Settings) if f.metadata["record"] == "plain"}
     assert recorded <= set(record)
+
+
+def test_the_fast_search_options_pass_the_easy_patterns_for_a_third_of_the_simulation(run):
+    """jitter_scope='zeros' simulates each candidate once (a zero is confirmed by its jittered
+    copies); lagged_features computes the features one sample behind the step."""
+    from jaxplaus import patterns
+
+    a, _, _ = run
+    fast = assess(MODEL, PATTERNS, jitter_scope="zeros", lagged_features=True, **KW)
+    assert fast.profile == a.profile and all(p.robustness is not None for p in fast.patterns)
+    assert fast.settings["jitter_scope"] == "zeros" and fast.settings["lagged_features"] is True
+    longest = max(patterns.get(p).n_samples for p in PATTERNS)
+    assert fast.search["neuron_steps"] == fast.search["candidates_simulated"] * 2 * (500 + longest)
+    with pytest.raises(ValueError, match="jitter_scope must be one of 'every', 'zeros', got 'some'"):
+        plan(jitter_scope="some")

@@ -21,6 +21,7 @@ from jaxplaus.assess import checks
 from jaxplaus.patterns.base import DEFAULT_WARMUP
 
 SEARCH_DTYPES = ("float32", "float64")
+JITTER_SCOPES = ("every", "zeros")
 
 
 def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: Callable | None = None,
@@ -130,6 +131,15 @@ class Settings:
     rebatch_every: int = _option(
         20, "generations between the settings of the simulated batch: a solved pattern leaves it at the next "
         "multiple", cli={"type": int}, check=checks.at_least(1), legacy=20,
+    )
+    jitter_scope: str = _option(
+        "every", "'every': each candidate scores the worst of its 3 jittered copies (3 simulations each); 'zeros': "
+        "each is simulated once and a loss of 0 counts only if its 2 copies score 0 too",
+        cli={"choices": JITTER_SCOPES}, check=checks.one_of(JITTER_SCOPES), legacy="every",
+    )
+    lagged_features: bool = _option(
+        False, "compute the pattern features one sample behind the step: about twice as fast; chaotic "
+        "candidates may round differently", cli={"action": "store_const", "const": True}, legacy=False,
     )
     core_lanes: int | None = _option(
         None, "restart lanes per pattern searching only the model's core parameters, the rest at their defaults "

@@ -25,9 +25,15 @@ class SuiteLoss:
     model: object
     patterns: tuple
     warmup: int
+    lag: bool = False  # the feature reducer one sample behind the step (faster)
 
     def __call__(self, params, task):
-        return suite_loss(self.model, self.patterns, self.warmup)(params, task)
+        return suite_loss(self.model, self.patterns, self.warmup, lag=self.lag)(params, task)
+
+    def samples_per_candidate(self) -> int:
+        """Neuron-steps one candidate costs: the protocol run and the control run, each padded to
+        the warm-up plus the longest protocol of the set."""
+        return 2 * (self.warmup + max(p.n_samples for p in self.patterns))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +56,17 @@ class JitteredLoss:
             stacked[k] = jnp.concatenate([v, v + d, v - d] if d is not None else [v, v, v])
         return jnp.max(self.loss(stacked, task).reshape(3, pop), axis=0)
 
+    def samples_per_candidate(self) -> int:
+        """Neuron-steps one candidate costs: three copies of :meth:`SuiteLoss.samples_per_candidate`."""
+        return 3 * self.loss.samples_per_candidate()
 
-def search_loss(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float):
-    """The search's objective: :class:`JitteredLoss`, or the plain :class:`SuiteLoss` when ``jitter`` is 0."""
-    loss = SuiteLoss(model, tuple(patterns), int(warmup))
-    return loss if jitter == 0 else JitteredLoss(loss, space, float(jitter))
+
+def search_loss(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float, lag: bool = False,
+                every: bool = True):
+    """The search's objective: :class:`JitteredLoss` when every candidate is jittered (``every``
+    and ``jitter > 0``), else the plain :class:`SuiteLoss`."""
+    loss = SuiteLoss(model, tuple(patterns), int(warmup), bool(lag))
+    return JitteredLoss(loss, space, float(jitter)) if every and jitter > 0 else loss
 
 
 @functools.partial(jax.jit, static_argnums=0)

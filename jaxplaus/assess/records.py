@@ -144,9 +144,13 @@ class Assessment:
             population, restarts, generations, seed, the search space, warm-up, precisions,
             robustness settings).
         versions: library versions (jaxplaus, jax, jaxlib, evosax, numpy, optax, python).
-        search: ``generations_run`` and ``evaluations`` (all patterns).
+        search: ``generations_run`` and ``evaluations`` (all patterns); ``candidates_simulated``
+            (evaluations, their jittered copies not counted, plus the frozen lanes of solved
+            patterns still in the vmapped batch) and ``neuron_steps`` (every simulated sample:
+            jittered copies, protocol and control runs, padding to the longest protocol).
         timing: ``wall_s`` (the last session), ``search_s`` and ``validation_s`` (over all
-            sessions), ``sessions`` (1 + resumes), ``started``/``finished`` (ISO times).
+            sessions), ``neuron_steps_per_s`` (``search.neuron_steps`` over ``search_s``,
+            compilation included), ``sessions`` (1 + resumes), ``started``/``finished`` (ISO times).
         run_dir: where it was written (None if not written); not part of the saved data.
     """
 

@@ -75,10 +75,8 @@ def assess(
         model: a registered model name or a :class:`~jaxplaus.models.Model` (default: the
             settings' model, ``izhikevich2004``).
         patterns: pattern names or letters (None: all 20).
-        settings: a :class:`~jaxplaus.assess.config.Settings`; ``options`` (its field names:
-            ``budget``, ``restarts``, ``seed``, ``bounds``, ``fixed``, ``gain``, ``population_size``,
-            ``warmup``, ``robustness_copies``, ``robustness_delta``, ``search_dtype``, ``jitter``,
-            ``share``, ``core_lanes``, ``strategy``) replace its fields.
+        settings: a :class:`~jaxplaus.assess.config.Settings`; ``options``, its field names
+            (``budget``, ``restarts``, ``seed``, ...; ``docs/assessment.md``), replace its fields.
         out: a run directory to write (``results.json``, ``summary.csv``, ``settings.json``,
             ``checkpoint.npz``); None writes nothing. Without ``resume`` it must not exist or be empty.
         resume: continue the interrupted run in ``out`` from its last checkpoint (the settings
@@ -113,16 +111,19 @@ def assess(
     # ---- everything is checked: from here on, the run directory is written
     initial, clock = _open(run_dir, status, p)
     report = _Reporter(p, progress, t_start, clock)
-    result = _search(p, run_dir, initial, clock, chunk, report)
+    objective = _objective(p)
+    result = _search(p, objective, run_dir, initial, clock, chunk, report)
     search_s = clock.search_s() if report.chunks else clock.before
     outcomes, validation_s = _validate(p, result, validators, report)
+    search = _search_record(result, objective)
     assessment = Assessment(
         model=p.model.name,
         patterns=tuple(_pattern_result(p, t, result, o, clock.solved_at[t], search_s) for t, o in enumerate(outcomes)),
         settings=p.record,
         versions=versions(),
-        search={"generations_run": int(result.generations), "evaluations": int(np.sum(result.evaluations))},
+        search=search,
         timing={"wall_s": round(time.perf_counter() - t_start, 3), "search_s": round(search_s, 3),
+                "neuron_steps_per_s": round(search["neuron_steps"] / search_s) if search_s > 0 else None,
                 "validation_s": round(validation_s, 3), "sessions": clock.sessions, "started": started,
                 "finished": _now()},
         run_dir=None if run_dir is None else str(run_dir.path),
@@ -192,7 +193,7 @@ def _open(run_dir, status: str, p: Plan):
     return initial, _Clock(float(meta.get("search_s", 0.0)), int(meta.get("sessions", 0)) + 1, solved_at)
 
 
-def _search(p: Plan, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter) -> S.SearchResult:
+def _search(p: Plan, objective, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter) -> S.SearchResult:
     """The search of every pattern at once; a checkpoint and a progress report after each chunk."""
 
     def on_chunk(state, done):
@@ -206,11 +207,30 @@ def _search(p: Plan, run_dir, initial, clock: _Clock, chunk: int, report: _Repor
 
     s = p.settings
     return S.run_search(
-        search_loss(p.model, p.patterns, s.warmup, p.space, s.jitter), p.space, s.strategy,
+        objective, p.space, s.strategy,
         population_size=s.population_size, generations=p.generations, restarts=s.restarts, n_tasks=len(p.patterns),
         seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
         pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every,
+        confirm_jitter=s.jitter if s.jitter_scope == "zeros" else 0.0,
     )
+
+
+def _objective(p: Plan):
+    """The search's objective: the suite loss, jittered for every candidate or not (``jitter_scope``)."""
+    s = p.settings
+    return search_loss(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features, s.jitter_scope == "every")
+
+
+def _search_record(result: S.SearchResult, objective) -> dict[str, Any]:
+    """What the search did: generations, evaluations, and the candidates and neuron-steps it
+    simulated (frozen lanes of solved patterns still in the batch included)."""
+    simulated = int(np.sum(result.simulated))
+    return {
+        "generations_run": int(result.generations),
+        "evaluations": int(np.sum(result.evaluations)),
+        "candidates_simulated": simulated,
+        "neuron_steps": simulated * objective.samples_per_candidate(),
+    }
 
 
 @dataclasses.dataclass(frozen=True)

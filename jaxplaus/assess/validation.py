@@ -151,7 +151,7 @@ def robustness(p: Plan, params: list[Mapping[str, float]], passed: list[bool]) -
         return [None] * len(p.patterns)
     copies = [perturbed(p, pat.name, prm) for pat, prm in zip(p.patterns, params)]
     stacked = {k: np.stack([c[k] for c in copies]) for k in p.space.order}  # [P, n + 1]
-    loss_fn = SuiteLoss(p.model, p.patterns, p.settings.warmup)
+    loss_fn = SuiteLoss(p.model, p.patterns, p.settings.warmup, p.settings.lagged_features)
     with precision(VALIDATION_DTYPE) as dt:
         tasks = jnp.arange(len(p.patterns), dtype=jnp.int32)
         loss = np.asarray(batched_loss(loss_fn, {k: jnp.asarray(v, dt) for k, v in stacked.items()}, tasks), np.float64)
