@@ -375,15 +375,20 @@ def bench_two_devices(sizes, steps, repeats, log) -> dict:
 
 LOSS_PATTERN = "tonic_bursting"
 LOSS_MODELS = ("lif", "izhikevich2004")
+LOSS_SIZES = (16_384,)
+QUICK_LOSS_SIZES = (1_024,)
 
 
 def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
-    """The pattern loss path next to the plain summary path, on the same input, for ``names``.
+    """The pattern loss path next to the strongest summary path, for ``names``, float32 and float64.
 
-    ``loss``: ``Pattern.evaluate`` (in-scan features of the protocol after its warm-up, the
-    control run, and the criteria); ``plain``: ``simulate_summary`` with the spike-count reducer
-    on the same warm-up + protocol input. ``loss_over_plain`` is the loss path's speed over the
-    plain path's (counted per protocol sample, the control run included in the loss path's time).
+    ``loss``: ``Pattern.evaluate`` (the protocol run with the in-scan features, after its warm-up;
+    the control run; the criteria), the path a search runs, with ``lag`` False (the default) and
+    True (the feature reducer one sample behind the step; ``assess --lagged-features``). ``summary``: ``simulate_summary``
+    with the spike-count reducer on the same warm-up + protocol input, shared by the whole
+    population (the gain inside the step, as the loss path has it): the engine at its fastest on
+    this input. Speeds count every simulated sample (the loss path simulates two runs of the
+    input's length); ``loss_over_summary`` is the loss path's speed over the summary path's.
     """
     from jaxplaus import patterns
     from jaxplaus.simulate import spike_count_reducer
@@ -391,24 +396,27 @@ def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
     pattern = patterns.get(LOSS_PATTERN)
     x = pattern.run_stimulus()
     rows = []
-    for name in names:
+    for name, dtype, n, lag in ((a, d, n, g) for a in names for d in ("float32", "float64") for n in sizes
+                                for g in (False, True)):
         model = jp.models.get(name)
-        for n in sizes:
-            params = random_params(model, n, seed=7)
-            gain = np.full(n, 1.0 if "izhikevich" in name else 0.05, np.float32)
-            fns = {
-                "loss": lambda: pattern.evaluate(model, params, gain),
-                "plain": lambda: jp.simulate_summary(model, params, gain[:, None] * x, spike_count_reducer()).values,
-            }
-            m = measure(fns, repeats, jax.block_until_ready)
-            row = {"model": name, "pattern": LOSS_PATTERN, "batch": n, "samples": len(x)}
-            for k, v in m.items():
-                row[f"{k}_neuron_steps_per_s"] = n * len(x) / v["best_s"]
-                row[f"{k}_first_call_s"] = v["first_call_s"]
-            row["loss_over_plain"] = row["loss_neuron_steps_per_s"] / row["plain_neuron_steps_per_s"]
-            log(f"  {name:>15} batch {n:>7}: loss path {fmt_rate(row['loss_neuron_steps_per_s'])}, "
-                f"plain {fmt_rate(row['plain_neuron_steps_per_s'])} ({row['loss_over_plain']:.3f}x)")
-            rows.append(row)
+        params = random_params(model, n, seed=7)
+        gain = np.full(n, 1.0 if "izhikevich" in name else 0.05)
+        gained = dict(params, gain=gain)
+        fns = {
+            "loss": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag),
+            "summary": lambda: jp.simulate_summary(
+                jp.models.with_input_gain(model), gained, x, spike_count_reducer(), dtype=dtype
+            ).values,
+        }
+        m = measure(fns, repeats, jax.block_until_ready)
+        row = {"model": name, "pattern": LOSS_PATTERN, "dtype": dtype, "lag": lag, "batch": n, "samples": len(x)}
+        for k, runs in (("loss", 2), ("summary", 1)):
+            row[f"{k}_neuron_steps_per_s"] = runs * n * len(x) / m[k]["best_s"]
+            row[f"{k}_first_call_s"] = m[k]["first_call_s"]
+        row["loss_over_summary"] = row["loss_neuron_steps_per_s"] / row["summary_neuron_steps_per_s"]
+        log(f"  {name:>15} {dtype} lag={lag!s:5} batch {n:>7}: loss path {fmt_rate(row['loss_neuron_steps_per_s'])}, "
+            f"summary {fmt_rate(row['summary_neuron_steps_per_s'])} ({row['loss_over_summary']:.3f}x)")
+        rows.append(row)
     return rows
 
 
@@ -531,7 +539,7 @@ def main(argv=None) -> dict:
 
     log(f"loss path ({LOSS_PATTERN}):")
     loss_names = names if args.models else LOSS_MODELS  # --models limits this section too
-    loss_rows = bench_loss(jax, jp, loss_names, [s for s in sizes if s <= 100_000][-2:], repeats, log)
+    loss_rows = bench_loss(jax, jp, loss_names, QUICK_LOSS_SIZES if quick else LOSS_SIZES, repeats, log)
 
     norse = {"skipped": "--no-norse"}
     if not args.no_norse:

@@ -27,4 +27,20 @@ def test_quick_benchmark_writes_ratios(tmp_path):
     assert "100" in result["derived"]["summary_over_baseline"] and "100" in result["derived"]["fraction_of_peak"]
     # --models limits the loss-path section too
     assert {r["model"] for r in result["loss_path"]} == {"izhikevich"}
-    assert all(r["loss_over_plain"] > 0 for r in result["loss_path"])
+    assert all(r["loss_over_summary"] > 0 for r in result["loss_path"])
+    assert {r["dtype"] for r in result["loss_path"]} == {"float32", "float64"}
+
+
+def test_assessment_benchmark_runs_the_command_twice_and_writes_its_figures(tmp_path):
+    spec = importlib.util.spec_from_file_location("assessment", ROOT / "benchmarks" / "assessment.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "assessment.json"
+    mod.main(["--out", str(out), "--model", "lif", "--patterns", "A", "--budget", "32", "--restarts", "2",
+              "--robustness-copies", "0"])
+    result = json.loads(out.read_text())
+    runs = result["runs"]["current"]
+    assert len(runs) == 2 and "ratio" not in result  # no baseline asked for
+    for row in runs:
+        assert row["evaluations"] == 32 and row["evaluations_per_s"] > 0 and row["assessed"] == 1
+        assert row["outside_search_s"] >= 0 and row["process_wall_s"] >= row["search_s"]
