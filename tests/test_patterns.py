@@ -277,7 +277,8 @@ def _uniform_candidates(model, n, seed, gain=(1e-5, 1e2)):
 
 def test_lif_random_search_passes_none_of_the_patterns_it_cannot_show(capsys):
     """A plain LIF has no slow variable: 10^5 random candidates (parameters and gain) per pattern
-    must find no pass of these 14 patterns."""
+    must find no pass of these 14 patterns. (On the lagged feature kernel, twice as fast; that it
+    judges as the default kernel does is tested below.)"""
     lif = models.get("lif")
     report = []
     for seed, name in enumerate(LIF_CANNOT):
@@ -285,7 +286,7 @@ def test_lif_random_search_passes_none_of_the_patterns_it_cannot_show(capsys):
         cand = _uniform_candidates(lif, N_LIF, seed=seed)
         gain = cand.pop("gain")
         values = np.concatenate([
-            np.asarray(p.evaluate(lif, {k: v[i : i + 50_000] for k, v in cand.items()}, gain[i : i + 50_000]))
+            np.asarray(p.evaluate(lif, {k: v[i : i + 50_000] for k, v in cand.items()}, gain[i : i + 50_000], lag=True))
             for i in range(0, N_LIF, 50_000)
         ])
         assert values.shape == (N_LIF,) and np.all(np.isfinite(values))
@@ -334,7 +335,7 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
         from_traces = np.asarray(p.loss(f, trace.finite & control.finite))
         assert robust.mean() > 0.9
         np.testing.assert_array_equal((from_traces == 0)[robust], (loss32 == 0)[robust])
-        if model_name in ("izhikevich2004", "adex"):  # the lagged feature kernel judges alike
+        if model_name in ("izhikevich2004", "lif"):  # the lagged feature kernel judges alike
             lagged = np.asarray(p.evaluate(m, cand, gain, lag=True))
             np.testing.assert_array_equal((lagged == 0)[robust], (loss32 == 0)[robust])
         agree += int(robust.sum())
