@@ -10,9 +10,7 @@
 - ``unroll`` samples are fused into one loop iteration: the carry stays in registers across
   them, the parameters are read once per iteration rather than once per sample, and the
   per-iteration cost (loop control, the copy XLA makes of a carry that is read after it is
-  overwritten) is paid once. 4, the default, was the best of 1, 2, 4 and 8 for a spike count,
-  for the pattern features (one ``[K, B]`` carry) and for 4 to 40 scalar reducer carries;
-  beyond 4 the fused samples' dependency chains leave the CPU waiting on latency.
+  overwritten) is paid once. The choice of the default, 4, is measured in benchmarks/README.md.
 """
 
 from __future__ import annotations

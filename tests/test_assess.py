@@ -206,6 +206,7 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(robustness_copies=-1), ValueError, "robustness_copies must be an int >= 0"),
         (dict(chunk=0), ValueError, "chunk must be an int >= 1"),
         (dict(jitter=-1e-3), ValueError, r"jitter must be a number in \[0, 0.1\]"),
+        (dict(lagged_features="yes"), TypeError, "lagged_features must be True or False, got 'yes'"),
         (dict(search_dtype="float16"), ValueError, "search_dtype .* must be one of 'float32', 'float64', got 'float16'"),
         (dict(robustnes_copies=3), TypeError, r"unknown assessment options \['robustnes_copies'\]; the options are"),
         (dict(core_lanes=5), ValueError, r"core_lanes must be an int in \[0, restarts=4\], got 5"),

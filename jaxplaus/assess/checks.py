@@ -57,10 +57,16 @@ def one_of(options: tuple[str, ...], what: str = "") -> Check:
     return check
 
 
+def boolean(name: str, value) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def seed(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < 2**32:
         raise ValueError(f"{name} must be an int in [0, 2**32), got {value!r}")
     return int(value)
 
 
-__all__ = ["at_least", "int_at_least", "number_in", "one_of", "seed"]
+__all__ = ["at_least", "boolean", "int_at_least", "number_in", "one_of", "seed"]

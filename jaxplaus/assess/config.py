@@ -139,7 +139,8 @@ class Settings:
     )
     lagged_features: bool = _option(
         False, "compute the pattern features one sample behind the step: about twice as fast; chaotic "
-        "candidates may round differently", cli={"action": "store_const", "const": True}, legacy=False,
+        "candidates may round differently", cli={"action": "store_const", "const": True},
+        check=checks.boolean, legacy=False,
     )
     core_lanes: int | None = _option(
         None, "restart lanes per pattern searching only the model's core parameters, the rest at their defaults "

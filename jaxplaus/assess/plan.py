@@ -33,7 +33,8 @@ class Plan:
     """An assessment's resolved set-up.
 
     Attributes:
-        settings: the resolved :class:`Settings` (no option left None but ``fixed``/``bounds``).
+        settings: the resolved :class:`Settings` (no option left None but ``fixed``, ``bounds``
+            and, when the gain is fixed, ``gain``).
         model: the :class:`~jaxplaus.models.Model`; patterns: the :class:`Pattern` objects, in
             Figure 1's order.
         space: the search space (model parameters within bounds, plus the gain).
