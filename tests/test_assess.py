@@ -277,16 +277,17 @@ def test_every_settings_field_is_a_command_line_option_and_a_recorded_setting():
     assert recorded <= set(record)
 
 
-def test_the_fast_search_options_pass_the_easy_patterns_for_a_third_of_the_simulation(run):
-    """jitter_scope='zeros' simulates each candidate once (a zero is confirmed by its jittered
-    copies); lagged_features computes the features one sample behind the step."""
+def test_the_fast_search_options_pass_the_easy_patterns_for_a_sixth_of_the_simulation(run):
+    """full_loss='zeros' simulates each candidate's protocol run once (a zero is confirmed by the
+    complete loss of it and its jittered copies); lagged_features computes the features one
+    sample behind the step."""
     from jaxplaus import patterns
 
     a, _, _ = run
-    fast = assess(MODEL, PATTERNS, jitter_scope="zeros", lagged_features=True, **KW)
+    fast = assess(MODEL, PATTERNS, full_loss="zeros", lagged_features=True, **KW)
     assert fast.profile == a.profile and all(p.robustness is not None for p in fast.patterns)
-    assert fast.settings["jitter_scope"] == "zeros" and fast.settings["lagged_features"] is True
+    assert fast.settings["full_loss"] == "zeros" and fast.settings["lagged_features"] is True
     longest = max(patterns.get(p).n_samples for p in PATTERNS)
-    assert fast.search["neuron_steps"] == fast.search["candidates_simulated"] * 2 * (500 + longest)
-    with pytest.raises(ValueError, match="jitter_scope must be one of 'every', 'zeros', got 'some'"):
-        plan(jitter_scope="some")
+    assert fast.search["neuron_steps"] == fast.search["candidates_simulated"] * (500 + longest)
+    with pytest.raises(ValueError, match="full_loss must be one of 'every', 'zeros', got 'some'"):
+        plan(full_loss="some")

@@ -188,11 +188,19 @@ def test_bad_run_arguments(kwargs, error, match):
 
 # ----------------------------------------------------------------------------- every strategy makes progress
 
-# How far below the best of the first (random) generation each strategy must get in 60 generations
-# (the gradient-following open_es and pgpe, and random search, are slow on this budget; PSO's
-# swarm now and then settles early: over seeds 0-5 its worst task ended at 0.07-0.23 of the first
-# generation's best, the others below 0.002).
+# How far below the best of a first (random) generation each strategy must get in 60 generations
+# (the gradient-following open_es and pgpe, and random search, are slow on this budget: over seeds
+# 0-5 their worst task ended at 0.03-0.35 of it; PSO's swarm now and then settles early: 0.00-0.44,
+# 0.22 at seed 0; simple_ga 0.025-0.044; the others far below).
 FACTOR = {"random_search": 0.8, "open_es": 0.5, "pgpe": 0.5, "pso": 0.3}
+
+
+def expected_first_best(pop: int, lanes: int, n: int = 20_000) -> np.ndarray:
+    """``[T]`` the expected best loss of a first generation (``lanes x pop`` uniform points in the
+    cube) on each task of ``sphere``, by Monte Carlo with numpy: the search's own first
+    generation is one noisy draw of it."""
+    u = np.random.default_rng(0).uniform(size=(n, lanes * pop, D))
+    return np.array([np.mean(np.min(np.sum((u - t) ** 2, axis=-1), axis=1)) for t in np.asarray(TARGETS)])
 
 
 @pytest.mark.parametrize("name", ALL + ("lm_ma_es",))
@@ -201,7 +209,7 @@ def test_each_strategy_decreases_a_shifted_sphere(name):
     r = S.run_search(
         sphere, SPACE, name, population_size=pop, generations=generations, restarts=2, n_tasks=3, stop_at_zero=False
     )
-    first = r.history[:, :, 0].min(axis=1)
+    first = expected_first_best(pop, 2)[:3]
     assert np.all(r.best_loss < FACTOR.get(name, 0.05) * first), (r.best_loss, first)
     # the bookkeeping agrees with itself
     assert r.history.shape == (3, 2, generations) and np.all(np.diff(r.history, axis=2) <= 0)
@@ -236,9 +244,11 @@ def test_nan_region_and_early_stop(name):
     assert 1.0 <= r.best_loss[1] < 1.01 and r.best_z[1, 0] <= 0.9 and r.best_z[1, 1] >= 0.1
 
 
-def test_solved_tasks_leave_the_batch_without_changing_any_result():
-    """Solved tasks are dropped from the simulated batch (padded to a power of two) every
-    REBATCH_EVERY generations; the outcome does not depend on the chunks."""
+@pytest.mark.parametrize("lane_pool", [1, 3])
+def test_solved_tasks_leave_the_batch_without_changing_any_result(lane_pool):
+    """Solved tasks' lanes leave the simulated batch every REBATCH_EVERY generations (with a lane
+    pool, the unsolved tasks' next lanes take their places); the outcome does not depend on the
+    chunks."""
 
     def mixed(params, task):  # tasks 0, 2, 3, 4: zero regions; tasks 1, 5: never zero
         return hostile(params, jnp.where((task == 1) | (task == 5), 1, 0))
@@ -246,15 +256,23 @@ def test_solved_tasks_leave_the_batch_without_changing_any_result():
     seen = []
 
     def record(state, done):
-        seen.append(np.flatnonzero(np.asarray(state.batch)))
+        seen.append(np.asarray(state.batch).sum(axis=1))  # [T] lanes of each task in the batch
 
-    kw = dict(population_size=16, generations=120, restarts=2, n_tasks=6)
+    kw = dict(population_size=16, generations=120, restarts=2, n_tasks=6, lane_pool=lane_pool)
     whole = S.run_search(mixed, SPACE, "cma_es", **kw)
     chunked = S.run_search(mixed, SPACE, "cma_es", chunk=7, on_chunk=record, **kw)
     assert set(np.flatnonzero(whole.best_loss == 0)) == {0, 2, 3, 4}
-    assert any(len(b) < 6 for b in seen) and all(len(b) in (1, 2, 4, 6) and {1, 5} <= set(b) for b in seen)
-    for name in ("best_loss", "best_z", "lane_best_z", "evaluations", "zero_evaluations", "restarts_done", "history"):
+    assert any(np.sum(b[[0, 2, 3, 4]]) == 0 for b in seen)  # the solved ones left
+    assert all(b[1] == b[5] >= 2 for b in seen)  # the unsolved ones stayed, with at least their first lanes
+    # with a pool, the 2 unsolved tasks took the 12 slots' lanes, up to 2 x 3 each; without, 2 each
+    assert seen[-1][1] == 2 * lane_pool
+    assert np.all(whole.evaluations[[1, 5], 2 * lane_pool:] == 0) and np.all(whole.evaluations[[1, 5]] > 0)
+    assert whole.lane_best_loss.shape == (6, 2 * lane_pool)
+    for name in ("best_loss", "best_z", "lane_best_z", "evaluations", "zero_evaluations", "restarts_done", "history",
+                 "task_evaluations", "task_zero_evaluations"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+    # the evaluations each task spent, generation by generation, add up to what its lanes spent
+    np.testing.assert_array_equal(whole.task_evaluations[:, -1], whole.evaluations.sum(axis=1))
 
 
 def test_restarts_may_start_from_another_tasks_solution():
@@ -358,7 +376,7 @@ def test_search_state_is_one_pytree_with_the_lanes_as_a_field():
     state = S.init_state(SPACE, "cma_es", generations=4, restarts=2, n_tasks=3)
     assert [f for f in state.__dataclass_fields__] == ["lanes", "history", "batch", "donors", "key", "generation"]
     assert state.lanes.best_loss.shape == (3, 2) and state.lanes.best_z.shape == (3, 2, D)
-    assert state.history.shape == (3, 2, 4) and state.batch.shape == (3,)
+    assert state.history.shape == (3, 2, 4) and state.batch.shape == (3, 2)
     keys = list(S.state_to_arrays(state))
     assert ".lanes.best_loss" in keys and ".lanes.strategy.mean" in keys and ".history" in keys
     assert not any(k.startswith((".best_loss", ".strategy")) for k in keys)
@@ -441,7 +459,7 @@ def test_solved_tasks_leave_the_batch_at_the_next_multiple_of_rebatch_every():
         batch, solved = [], []
 
         def record(state, done):
-            batch.append(bool(np.asarray(state.batch)[0]))
+            batch.append(bool(np.asarray(state.batch)[0].any()))
             solved.append(bool(np.asarray(state.lanes.best_loss)[0].min() <= 0))
 
         S.run_search(hostile, SPACE, "cma_es", population_size=8, generations=40, restarts=2, n_tasks=2, seed=0,

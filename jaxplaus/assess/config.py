@@ -21,7 +21,7 @@ from jaxplaus.assess import checks
 from jaxplaus.patterns.base import DEFAULT_WARMUP
 
 SEARCH_DTYPES = ("float32", "float64")
-JITTER_SCOPES = ("every", "zeros")
+FULL_LOSS_SCOPES = ("every", "zeros")
 
 
 def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: Callable | None = None,
@@ -85,7 +85,10 @@ class Settings:
         None, "pattern names or letters A-T (default: all 20)", cli={"nargs": "+", "metavar": "P"}, parse=_names
     )
     strategy: str = _option("cma_es", "evosax strategy (see `jaxplaus list strategies`)")
-    budget: int = _option(12_800, "objective evaluations per pattern (an upper bound)", cli={"type": int})
+    budget: int = _option(
+        12_800, "objective evaluations per pattern on average (patterns x budget in all, an upper bound)",
+        cli={"type": int},
+    )
     restarts: int = _option(4, "independent restart lanes per pattern", cli={"type": int})
     population_size: int | None = _option(
         None, "candidates per lane and generation (default: the strategy's for the search's dimensions)",
@@ -132,10 +135,11 @@ class Settings:
         20, "generations between the settings of the simulated batch: a solved pattern leaves it at the next "
         "multiple", cli={"type": int}, check=checks.at_least(1), legacy=20,
     )
-    jitter_scope: str = _option(
-        "every", "'every': each candidate scores the worst of its 3 jittered copies (3 simulations each); 'zeros': "
-        "each is simulated once and a loss of 0 counts only if its 2 copies score 0 too",
-        cli={"choices": JITTER_SCOPES}, check=checks.one_of(JITTER_SCOPES), legacy="every",
+    full_loss: str = _option(
+        "every", "'every': each candidate scores the complete loss (protocol and control runs) at its worst of 3 "
+        "jittered copies (6 simulations); 'zeros': each is screened by its protocol run alone (1 simulation) and a "
+        "loss of 0 counts only if the complete loss of the point and of its 2 jittered copies is 0 too",
+        cli={"choices": FULL_LOSS_SCOPES}, check=checks.one_of(FULL_LOSS_SCOPES), legacy="every",
     )
     lagged_features: bool = _option(
         False, "compute the pattern features one sample behind the step: about twice as fast; chaotic "
@@ -145,6 +149,11 @@ class Settings:
     core_lanes: int | None = _option(
         None, "restart lanes per pattern searching only the model's core parameters, the rest at their defaults "
         "and the gain at 1 (default: half the lanes for a model with a core)", cli={"type": int}, legacy=0,
+    )
+    lane_pool: int | None = _option(
+        None, "a pattern's lanes may grow to restarts x LANE_POOL as solved patterns hand theirs over, so every "
+        "generation simulates patterns x restarts lanes (default: the number of patterns; 1: no hand-over)",
+        cli={"type": int}, legacy=1,
     )
 
 
@@ -213,10 +222,14 @@ def to_record(resolved: Settings) -> dict[str, Any]:
     return out
 
 
+RENAMED = {"jitter_scope": "full_loss"}  # recorded name -> the option's name now
+
+
 def upgraded(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A recorded settings dict with every option recorded after it was written added at its
-    ``legacy`` value: what the run used, so that a resume compares like with like."""
-    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in record.items()}
+    """A recorded settings dict with renamed options under their names now (:data:`RENAMED`) and
+    every option recorded after it was written added at its ``legacy`` value: what the run
+    used, so that a resume compares like with like."""
+    out = {RENAMED.get(k, k): (dict(v) if isinstance(v, Mapping) else v) for k, v in record.items()}
     for f in dataclasses.fields(Settings):
         kind, legacy = f.metadata["record"], f.metadata["legacy"]
         if kind is None or legacy is dataclasses.MISSING:

@@ -26,14 +26,15 @@ class SuiteLoss:
     patterns: tuple
     warmup: int
     lag: bool = False  # the feature reducer one sample behind the step (faster)
+    control: bool = True  # False: no control run (a screen: a lower bound of the complete loss)
 
     def __call__(self, params, task):
-        return suite_loss(self.model, self.patterns, self.warmup, lag=self.lag)(params, task)
+        return suite_loss(self.model, self.patterns, self.warmup, lag=self.lag, control=self.control)(params, task)
 
     def samples_per_candidate(self) -> int:
-        """Neuron-steps one candidate costs: the protocol run and the control run, each padded to
-        the warm-up plus the longest protocol of the set."""
-        return 2 * (self.warmup + max(p.n_samples for p in self.patterns))
+        """Neuron-steps one candidate costs: the protocol run (and the control run), each padded
+        to the warm-up plus the longest protocol of the set."""
+        return (1 + self.control) * (self.warmup + max(p.n_samples for p in self.patterns))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,12 +62,35 @@ class JitteredLoss:
         return 3 * self.loss.samples_per_candidate()
 
 
-def search_loss(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float, lag: bool = False,
-                every: bool = True):
-    """The search's objective: :class:`JitteredLoss` when every candidate is jittered (``every``
-    and ``jitter > 0``), else the plain :class:`SuiteLoss`."""
-    loss = SuiteLoss(model, tuple(patterns), int(warmup), bool(lag))
-    return JitteredLoss(loss, space, float(jitter)) if every and jitter > 0 else loss
+@dataclasses.dataclass(frozen=True)
+class SearchObjectives:
+    """What a search minimises and how it accepts a zero (``run_search``'s ``objective``,
+    ``confirm_objective`` and ``confirm_jitter``)."""
+
+    objective: SuiteLoss | JitteredLoss
+    confirming: SuiteLoss | None
+    confirm_jitter: float
+
+    def samples_per_candidate(self) -> int:
+        """Neuron-steps one candidate of the search costs (the rare confirmations left out)."""
+        return self.objective.samples_per_candidate()
+
+
+def search_objectives(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float, lag: bool = False,
+                      full_loss: str = "every") -> SearchObjectives:
+    """The search's objectives.
+
+    ``full_loss="every"``: every candidate scores the complete loss (the protocol and control
+    runs) at its worst of 3 jittered copies (:class:`JitteredLoss`; with ``jitter=0``, once).
+    ``"zeros"``: every candidate is screened by its protocol run alone (a lower bound of the
+    complete loss), and a zero counts only where the complete loss of the point and of its 2
+    jittered copies is 0 too: one simulation per candidate instead of 6.
+    """
+    patterns, warmup, lag, jitter = tuple(patterns), int(warmup), bool(lag), float(jitter)
+    complete = SuiteLoss(model, patterns, warmup, lag)
+    if full_loss == "zeros":
+        return SearchObjectives(SuiteLoss(model, patterns, warmup, lag, control=False), complete, jitter)
+    return SearchObjectives(JitteredLoss(complete, space, jitter) if jitter > 0 else complete, None, 0.0)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -75,4 +99,4 @@ def batched_loss(loss: SuiteLoss, params, tasks):
     return jax.vmap(loss)(params, tasks)
 
 
-__all__ = ["JitteredLoss", "SuiteLoss", "batched_loss", "search_loss"]
+__all__ = ["JitteredLoss", "SearchObjectives", "SuiteLoss", "batched_loss", "search_objectives"]

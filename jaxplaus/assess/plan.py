@@ -22,7 +22,7 @@ from jaxplaus.assess import checks, config
 from jaxplaus.assess.config import Settings
 
 VALIDATION_DTYPE = "float64"
-BUDGET_UNIT = "objective evaluations per pattern (upper bound)"
+BUDGET_UNIT = "objective evaluations per pattern on average (upper bound: patterns x budget in all)"
 PERTURBATION = (
     "each searched dimension x (1 + s * delta), s = +-1 with equal odds, independently per copy and dimension"
 )
@@ -134,13 +134,15 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     restarts, population, generations = _search_shape(s, space)
     numbers = _checked_options(s)
     core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
+    lane_pool = checks.int_at_least("lane_pool", len(pats) if s.lane_pool is None else s.lane_pool, 1)
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
     S.init_state(space, s.strategy, population_size=population, generations=generations, restarts=restarts,
-                 n_tasks=len(pats), seed=numbers["seed"], dtype=s.search_dtype)
+                 n_tasks=len(pats), seed=numbers["seed"], dtype=s.search_dtype, lane_pool=lane_pool)
     resolved = dataclasses.replace(
         s, model=model.name if isinstance(s.model, str) else model, patterns=tuple(p.name for p in pats),
         strategy=S.get_strategy(s.strategy).name, budget=int(s.budget), restarts=restarts, population_size=population,
-        gain=None if S.GAIN in dict(space.fixed) else tuple(float(g) for g in gain), core_lanes=core_lanes, **numbers,
+        gain=None if S.GAIN in dict(space.fixed) else tuple(float(g) for g in gain), core_lanes=core_lanes,
+        lane_pool=lane_pool, **numbers,
     )
     return Plan(resolved, model, pats, space, generations, pins, _record(resolved, space, generations, pins))
 

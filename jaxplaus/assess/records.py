@@ -286,7 +286,7 @@ def load(path) -> Assessment:
 
 def history_steps(result: S.SearchResult, t: int) -> dict[str, list]:
     """The best search loss over pattern ``t``'s lanes vs evaluations, as a step function."""
-    per_gen = result.population_size * result.history.shape[1]
+    spent = result.task_evaluations[t]
     best = np.min(np.asarray(result.history[t], np.float64), axis=0)[: result.generations]
     evals, losses = [], []
     last = None
@@ -294,7 +294,7 @@ def history_steps(result: S.SearchResult, t: int) -> dict[str, list]:
         value = float(b) if math.isfinite(b) else None
         final = b <= 0 or g == len(best) - 1
         if value != last or final:
-            evals.append((g + 1) * per_gen)
+            evals.append(int(spent[g]))
             losses.append(value)
             last = value
         if b <= 0:

@@ -20,7 +20,7 @@ import numpy as np
 from jaxplaus import results as _results
 from jaxplaus import search as S
 from jaxplaus.assess.config import Settings, upgraded
-from jaxplaus.assess.objective import search_loss
+from jaxplaus.assess.objective import SearchObjectives, search_objectives
 from jaxplaus.assess.checks import int_at_least
 from jaxplaus.assess.plan import Plan, plan
 from jaxplaus.assess.records import Assessment, PatternResult, Progress, history_steps, load, versions
@@ -111,11 +111,11 @@ def assess(
     # ---- everything is checked: from here on, the run directory is written
     initial, clock = _open(run_dir, status, p)
     report = _Reporter(p, progress, t_start, clock)
-    objective = _objective(p)
-    result = _search(p, objective, run_dir, initial, clock, chunk, report)
+    objectives = _objectives(p)
+    result = _search(p, objectives, run_dir, initial, clock, chunk, report)
     search_s = clock.search_s() if report.chunks else clock.before
     outcomes, validation_s = _validate(p, result, validators, report)
-    search = _search_record(result, objective)
+    search = _search_record(result, objectives)
     assessment = Assessment(
         model=p.model.name,
         patterns=tuple(_pattern_result(p, t, result, o, clock.solved_at[t], search_s) for t, o in enumerate(outcomes)),
@@ -193,7 +193,9 @@ def _open(run_dir, status: str, p: Plan):
     return initial, _Clock(float(meta.get("search_s", 0.0)), int(meta.get("sessions", 0)) + 1, solved_at)
 
 
-def _search(p: Plan, objective, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter) -> S.SearchResult:
+def _search(
+    p: Plan, objectives: SearchObjectives, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter
+) -> S.SearchResult:
     """The search of every pattern at once; a checkpoint and a progress report after each chunk."""
 
     def on_chunk(state, done):
@@ -207,21 +209,21 @@ def _search(p: Plan, objective, run_dir, initial, clock: _Clock, chunk: int, rep
 
     s = p.settings
     return S.run_search(
-        objective, p.space, s.strategy,
+        objectives.objective, p.space, s.strategy,
         population_size=s.population_size, generations=p.generations, restarts=s.restarts, n_tasks=len(p.patterns),
         seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
-        pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every,
-        confirm_jitter=s.jitter if s.jitter_scope == "zeros" else 0.0,
+        pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every, lane_pool=s.lane_pool,
+        confirm_jitter=objectives.confirm_jitter, confirm_objective=objectives.confirming,
     )
 
 
-def _objective(p: Plan):
-    """The search's objective: the suite loss, jittered for every candidate or not (``jitter_scope``)."""
+def _objectives(p: Plan) -> SearchObjectives:
+    """The search's objectives (:func:`~jaxplaus.assess.objective.search_objectives`)."""
     s = p.settings
-    return search_loss(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features, s.jitter_scope == "every")
+    return search_objectives(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features, s.full_loss)
 
 
-def _search_record(result: S.SearchResult, objective) -> dict[str, Any]:
+def _search_record(result: S.SearchResult, objectives: SearchObjectives) -> dict[str, Any]:
     """What the search did: generations, evaluations, and the candidates and neuron-steps it
     simulated (frozen lanes of solved patterns still in the batch included)."""
     simulated = int(np.sum(result.simulated))
@@ -229,7 +231,7 @@ def _search_record(result: S.SearchResult, objective) -> dict[str, Any]:
         "generations_run": int(result.generations),
         "evaluations": int(np.sum(result.evaluations)),
         "candidates_simulated": simulated,
-        "neuron_steps": simulated * objective.samples_per_candidate(),
+        "neuron_steps": simulated * objectives.samples_per_candidate(),
     }
 
 

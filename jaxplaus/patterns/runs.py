@@ -26,7 +26,8 @@ def simulated(
         params: every model parameter, arrays broadcasting over the batch ``[...]``.
         stimulus: ``[..., L]`` the protocol run's input, warm-up first (samples past the
             protocol are not scored, so a stimulus padded to a common length serves too).
-        control: ``[..., L']`` the control run's input: the protocol's first input, held.
+        control: ``[..., L']`` the control run's input: the protocol's first input, held; or None:
+            no control run (its spike count is 0: the control criterion holds unchecked).
         spec: the pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` (concrete, or traced:
             one kernel serves every pattern).
         state0, dtype: as :func:`~jaxplaus.simulate.simulate_summary`; lag: its ``lag`` for the
@@ -38,6 +39,8 @@ def simulated(
     run = simulate_summary(
         model, params, stimulus, F.feature_reducer(), state0, context=spec, dtype=dtype, unroll=1, lag=lag
     )
+    if control is None:
+        return F.finish(run.values, jnp.zeros_like(run.values.rest_spikes), spec), run.finite
     ctl = simulate_summary(model, params, control, F.control_reducer(), state0, context=spec, dtype=dtype)
     return F.finish(run.values, ctl.values, spec), run.finite & ctl.finite
 

@@ -35,13 +35,18 @@ def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
     return stimuli, controls, specs, ranges
 
 
-def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP, *, lag: bool = False) -> Callable:
+def suite_loss(
+    model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP, *, lag: bool = False, control: bool = True
+) -> Callable:
     """``loss(params, task) -> [...]``: the graded loss of candidates on pattern ``patterns[task]``.
 
     ``params`` holds every model parameter plus ``"gain"`` (arrays broadcasting over a batch);
     ``task`` is an int32 scalar (traced or not). Equal to ``patterns[task].evaluate(...)``.
     Pure and traceable: a search vmaps it over tasks and jit-compiles it once for all patterns.
     ``lag``: the feature reducer one sample behind the step (see :meth:`Pattern.features`).
+    ``control=False``: no control run (half the simulation); the control criterion then holds
+    unchecked, so the loss is a lower bound of the complete one, equal where the control run
+    stays silent.
     """
     stimuli, controls, specs, _ = stacked_inputs(patterns, warmup)
     branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
@@ -52,7 +57,7 @@ def suite_loss(model, patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP,
         dtype = jnp.result_type(jnp.asarray(params[GAIN]).dtype, jnp.float32)
         spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
         x = jnp.asarray(stimuli, dtype)[task]  # shared by the population; the gain acts in the step
-        xc = jnp.asarray(controls, dtype)[task]
+        xc = jnp.asarray(controls, dtype)[task] if control else None
         f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype, lag=lag)
         if len(branches) == 1:
             return branches[0](f, ok)

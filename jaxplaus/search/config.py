@@ -47,7 +47,11 @@ class SearchConfig:
         space: the :class:`~jaxplaus.search.space.SearchSpace`.
         strategy: the :class:`~jaxplaus.search.strategies.Strategy` (registered ones are
             module constants, compared by identity).
-        population_size, n_tasks, restarts, generations: positive ints.
+        population_size, n_tasks, restarts, generations: positive ints; ``restarts`` lanes of
+            each task are simulated from the start, ``n_tasks x restarts`` lanes in all.
+        lane_pool: each task holds ``restarts x lane_pool`` lanes (:attr:`lanes_per_task`): with
+            ``stop_at_zero``, the lanes a solved task leaves go to the unsolved tasks' next
+            lanes, up to that many each (1: a task keeps its ``restarts`` lanes).
         dtype: ``"float32"`` or ``"float64"``.
         start: ``"uniform"`` or ``"center"``.
         x_tol: the sampling spread below which a lane restarts (unit-cube coordinates).
@@ -73,10 +77,21 @@ class SearchConfig:
     share: float
     pins: Pins | None
     confirm_jitter: float = 0.0
+    lane_pool: int = 1
 
     @property
     def np_dtype(self) -> np.dtype:
         return np.dtype(self.dtype)
+
+    @property
+    def lanes_per_task(self) -> int:
+        """The lanes each task holds in the state: ``restarts x lane_pool``."""
+        return self.restarts * self.lane_pool
+
+    @property
+    def slots(self) -> int:
+        """The lanes simulated per generation at most: ``n_tasks x restarts``."""
+        return self.n_tasks * self.restarts
 
 
 def positive_int(name: str, value, allow_none: bool = False) -> int | None:
@@ -111,7 +126,7 @@ def default_patience(num_dims: int, population_size: int) -> int:
 
 
 def search_config(
-    space, strategy, population_size, generations, restarts, n_tasks, start, dtype
+    space, strategy, population_size, generations, restarts, n_tasks, start, dtype, lane_pool=1
 ) -> SearchConfig:
     """Check the arguments that shape a search's state; the run options get their defaults
     (those of :func:`jaxplaus.search.run_search`; set them with :func:`with_run_options`).
@@ -128,6 +143,7 @@ def search_config(
     generations = positive_int("generations", generations)
     restarts = positive_int("restarts", restarts)
     n_tasks = positive_int("n_tasks", n_tasks)
+    lane_pool = positive_int("lane_pool", lane_pool)
     if start not in ("uniform", "center"):
         raise ValueError(f"start must be 'uniform' or 'center', got {start!r}")
     dtype = canonical_dtype(dtype).name
@@ -146,6 +162,7 @@ def search_config(
         stop_at_zero=True,
         share=0.0,
         pins=None,
+        lane_pool=lane_pool,
     )
 
 

@@ -1,11 +1,11 @@
-"""Running a search: the compiled generation loop, the batch of unsolved tasks, :func:`run_search`.
+"""Running a search: the compiled generation loop, the batch of lanes, :func:`run_search`.
 
 Everything runs in one compiled program: the generations are an on-device loop
-(``lax.fori_loop`` with a traced trip count, so chunks of any length share it), and every lane's
-strategy state is vmapped over ``n_tasks`` tasks (e.g. the firing patterns a caller asks for)
-times ``restarts`` lanes. Python only sees the state between chunks of generations, to report
-progress and write checkpoints, and every :data:`REBATCH_EVERY` generations, to leave solved
-tasks out of the simulated batch.
+(``lax.fori_loop`` with a traced trip count, so chunks of any length share it), and the
+strategy states of the batch's lanes (of ``n_tasks`` tasks, e.g. the firing patterns a caller
+asks for) are vmapped. Python only sees the state between chunks of generations, to report
+progress and write checkpoints, and every ``rebatch_every`` generations, to set the lanes the
+next generations simulate: solved tasks' lanes leave the batch, unsolved tasks' may join it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,76 +55,116 @@ def _rng():
 # ============================================================================ the compiled loop
 
 
-def generation(
-    config: SearchConfig, alg: strategies.Algorithm, objective: Callable, state: SearchState, tasks, pool_z, pool_ok
-) -> SearchState:
-    """One generation of the tasks ``tasks [B]`` (int32), whose lanes and history ``state`` holds.
+class Batch(NamedTuple):
+    """The lanes a period of generations simulates: ``S`` of the state's ``T x R``.
 
-    With ``config.stop_at_zero`` a solved task's lanes are frozen, and when every task of the
-    batch is solved the generation is skipped altogether (its history is still written).
+    Attributes:
+        tasks, lane_ids: ``[S]`` int32, each lane's task and its index among the task's lanes.
+        padding: ``[S]`` bool, lanes only there to fill the batch to its size (kept frozen).
     """
-    g = state.generation
-    key, k_gen = jax.random.split(state.key)
-    lanes = state.lanes
-    run = functools.partial(_simulated, functools.partial(run_lanes, config, alg, objective))
-    if config.stop_at_zero:
-        solved = jnp.any(lanes.best_loss <= 0, axis=1)  # [B]
-        frozen = jnp.broadcast_to(solved[:, None], lanes.best_loss.shape)
-        lanes = lax.cond(
-            jnp.all(solved), lambda ls: ls, lambda ls: run(ls, tasks, g, frozen, k_gen, pool_z, pool_ok), lanes
-        )
-    else:
-        lanes = run(lanes, tasks, g, jnp.zeros(lanes.best_loss.shape, bool), k_gen, pool_z, pool_ok)
-    if config.confirm_jitter > 0:
-        lanes = confirm(config, objective, state.lanes, lanes, tasks, g)
-    history = lax.dynamic_update_index_in_dim(state.history, lanes.best_loss, g, axis=2)
-    return state.replace(lanes=lanes, history=history, key=key, generation=g + 1)
+
+    tasks: jax.Array
+    lane_ids: jax.Array
+    padding: jax.Array
 
 
-def _simulated(run: Callable, lanes: LaneState, *args) -> LaneState:
-    """``run(lanes, *args)``, every lane (frozen ones too) counted as simulated once more."""
-    lanes = run(lanes, *args)
-    return lanes.replace(generations_simulated=lanes.generations_simulated + 1)
+class Carry(NamedTuple):
+    """What the compiled loop carries: the batch's lanes (leaves ``[S, ...]``), their history
+    ``[S, G]``, the search's key and the generation (see :class:`SearchState`)."""
+
+    lanes: LaneState
+    history: jax.Array
+    key: jax.Array
+    generation: jax.Array
+
+
+def _frozen(config: SearchConfig, lanes: LaneState, batch: Batch) -> jax.Array:
+    """``[S]`` the lanes that keep their state this generation: padding, and with
+    ``config.stop_at_zero`` the lanes of solved tasks."""
+    if not config.stop_at_zero:
+        return batch.padding
+    zero = (lanes.best_loss <= 0).astype(jnp.int32)
+    solved = jnp.zeros(config.n_tasks, jnp.int32).at[batch.tasks].max(zero) > 0
+    return batch.padding | solved[batch.tasks]
+
+
+def generation(
+    config: SearchConfig, alg: strategies.Algorithm, objectives: tuple, carry: Carry, batch: Batch, pool_z, pool_ok
+) -> Carry:
+    """One generation of the batch's lanes. When every lane is frozen (solved or padding) the
+    simulation is skipped altogether (the history is still written). ``objectives``: the
+    search's objective and the one confirming its zeros (or None; see :func:`run_search`)."""
+    objective, confirming = objectives
+    g = carry.generation
+    key, k_gen = jax.random.split(carry.key)
+    frozen = _frozen(config, carry.lanes, batch)
+    step = functools.partial(run_lanes, config, alg, objective)
+
+    def run(lanes: LaneState) -> LaneState:
+        lanes = step(lanes, batch.tasks, batch.lane_ids, g, frozen, k_gen, pool_z, pool_ok)
+        return lanes.replace(generations_simulated=lanes.generations_simulated + 1)  # frozen ones too
+
+    lanes = lax.cond(jnp.all(frozen), lambda ls: ls, run, carry.lanes)
+    if confirming is not None or config.confirm_jitter > 0:
+        lanes = confirm(config, confirming or objective, confirming is not None, carry.lanes, lanes, batch.tasks, g)
+    history = lax.dynamic_update_index_in_dim(carry.history, lanes.best_loss, g, axis=1)
+    return Carry(lanes, history, key, g + 1)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def advance(config: SearchConfig, objective: Callable, state: SearchState, tasks, n, pool_z, pool_ok) -> SearchState:
+def advance(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch, n, pool_z, pool_ok) -> Carry:
     """``n`` generations (a traced int32: chunks of any length share one compiled program).
 
-    ``config`` and ``objective`` are static: an equal configuration and an equal objective reuse
-    the compiled program (one per number of tasks in the batch, see :func:`rebatch`).
+    ``config`` and ``objectives`` are static: an equal configuration and equal objectives reuse
+    the compiled program (one per batch size ``S``, see :func:`rebatch`).
 
     Args:
-        state: the state of the batch's tasks (its per-task leaves ``[B, ...]``).
-        tasks: ``[B]`` int32, their indices. pool_z: ``[T, D]`` each task's solution;
-        pool_ok: ``[T]`` bool, the donors.
+        carry: the batch's lanes and their history. batch: which lanes they are.
+        pool_z: ``[T, D]`` each task's solution; pool_ok: ``[T]`` bool, the donors.
     """
     alg = strategies.build(config.strategy, config.population_size, config.space.num_dims, config.np_dtype)
-    return lax.fori_loop(0, n, lambda _, s: generation(config, alg, objective, s, tasks, pool_z, pool_ok), state)
+    return lax.fori_loop(0, n, lambda _, c: generation(config, alg, objectives, c, batch, pool_z, pool_ok), carry)
 
 
-# ============================================================================ the batch of tasks
+# ============================================================================ the batch of lanes
 
 
-def rebatch(state: SearchState, stop_at_zero: bool) -> SearchState:
-    """Set the batch and the donors for the next :data:`REBATCH_EVERY` generations.
+def active_lanes(config: SearchConfig, solved: np.ndarray) -> np.ndarray:
+    """``[T, R]`` bool, the lanes to simulate given the solved tasks ``solved [T]``.
 
-    The batch: all tasks, or with ``stop_at_zero`` the unsolved ones (a solved task's lanes are
-    frozen, so simulating them would be pure waste), padded up to a power of two (capped at the
-    number of tasks) with solved tasks, which stay frozen: at most ``log2(T) + 2`` batch shapes
-    are ever compiled. The donors: the solved tasks. Both are decided on fixed generations and
-    kept in the state, so neither chunking nor a resume changes a result, although XLA may
-    round the same task differently in batches of different shapes.
+    Without ``stop_at_zero``, each task's first ``restarts`` lanes. With it, each unsolved
+    task's first ``k`` lanes, ``k = min(lanes_per_task, n_tasks x restarts // unsolved)``: the
+    lanes solved tasks leave go to the unsolved ones. ``k`` only grows as tasks are solved, so a
+    lane runs every generation from its first until its task is solved.
     """
+    lanes = np.arange(config.lanes_per_task)
+    if not config.stop_at_zero:
+        return np.broadcast_to(lanes < config.restarts, (config.n_tasks, lanes.size)).copy()
+    unsolved = ~np.asarray(solved, bool)
+    k = min(lanes.size, config.slots // max(int(unsolved.sum()), 1))
+    return unsolved[:, None] & (lanes < k)[None, :]
+
+
+def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
+    """Set the batch (:func:`active_lanes`) and the donors (the solved tasks) for the next
+    ``rebatch_every`` generations. Both are decided on fixed generations and kept in the state,
+    so neither chunking nor a resume changes a result."""
     solved = np.any(np.asarray(state.lanes.best_loss) <= 0, axis=1)
-    n_tasks = solved.shape[0]
-    batch = np.ones(n_tasks, bool)
-    if stop_at_zero:
-        open_tasks = np.flatnonzero(~solved)
-        size = min(n_tasks, 1 << max(len(open_tasks) - 1, 0).bit_length())
-        batch = ~solved
-        batch[np.flatnonzero(solved)[: size - len(open_tasks)]] = True
-    return state.replace(batch=jnp.asarray(batch), donors=jnp.asarray(solved))
+    return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
+
+
+def batch_of(config: SearchConfig, mask: np.ndarray) -> tuple[np.ndarray, Batch]:
+    """``(slots [S], Batch)``: the lanes of ``mask [T, R]`` as flat indices into the ``T x R``
+    lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x restarts``): at
+    most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with a lane pool
+    of ``n_tasks`` or more, one."""
+    flat = np.asarray(mask, bool).ravel()
+    active = np.flatnonzero(flat)
+    size = min(config.slots, 1 << max(active.size - 1, 0).bit_length())
+    slots = np.concatenate([active, np.flatnonzero(~flat)[: size - active.size]]).astype(np.int32)
+    r = config.lanes_per_task
+    batch = Batch(jnp.asarray(slots // r), jnp.asarray(slots % r), jnp.asarray(np.arange(size) >= active.size))
+    return slots, batch
 
 
 def _donor_pool(state: SearchState) -> np.ndarray:
@@ -137,38 +177,35 @@ def _donor_pool(state: SearchState) -> np.ndarray:
     return np.asarray(lanes.best_z)[np.arange(n_tasks), first_zero]
 
 
-def _take_tasks(state: SearchState, index: jax.Array) -> SearchState:
-    """The state of the tasks ``index [B]`` only: every leaf with a leading task axis (lanes,
-    history, batch, donors) gathered."""
-    return state.replace(
-        lanes=jax.tree.map(lambda x: x[index], state.lanes),
-        history=state.history[index],
-        batch=state.batch[index],
-        donors=state.donors[index],
-    )
+def _flat(x: jax.Array) -> jax.Array:
+    """``[T, R, ...]`` as ``[T x R, ...]``."""
+    return x.reshape((-1,) + x.shape[2:])
 
 
-def advance_tasks(config: SearchConfig, objective: Callable, state: SearchState, n: int) -> SearchState:
-    """Run ``n`` generations of the tasks in ``state.batch`` only; the others keep their state.
+def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n: int) -> SearchState:
+    """Run ``n`` generations of the lanes in ``state.batch`` only; the others keep their state.
 
-    The leaves with a leading task axis (lanes, history, batch, donors) are gathered, advanced
-    and scattered back; the tasks left out are all solved and frozen, and their history records
-    their (unchanging) best loss.
+    The batch's lanes and history rows are gathered, advanced and scattered back; the history
+    of the lanes left out records their (unchanging) best loss. With no lane in the batch
+    (every task solved) nothing runs.
     """
-    tasks = np.flatnonzero(np.asarray(state.batch)).astype(np.int32)
-    full = len(tasks) == state.lanes.best_loss.shape[0]
-    index = jnp.asarray(tasks)
-    pool_z = _donor_pool(state)
-    sub = state if full else _take_tasks(state, index)
     g0 = int(state.generation)
-    out = advance(config, objective, sub, index, jnp.asarray(n, jnp.int32), jnp.asarray(pool_z), state.donors)
-    if full:
-        return out
-    lanes = jax.tree.map(lambda x, y: x.at[index].set(y), state.lanes, out.lanes)
     steps = jnp.arange(state.history.shape[2])
     written = (steps >= g0) & (steps < g0 + n)
-    history = jnp.where(written, lanes.best_loss[..., None], state.history).at[index].set(out.history)
-    return state.replace(lanes=lanes, history=history, key=out.key, generation=out.generation)
+    history = jnp.where(written, state.lanes.best_loss[..., None], state.history)
+    if not np.any(np.asarray(state.batch)):
+        return state.replace(history=history, generation=jnp.asarray(g0 + n, jnp.int32))
+    slots, batch = batch_of(config, np.asarray(state.batch))
+    index = jnp.asarray(slots)
+    carry = Carry(jax.tree.map(lambda x: _flat(x)[index], state.lanes), _flat(state.history)[index],
+                  state.key, state.generation)
+    pool_z = jnp.asarray(_donor_pool(state))
+    out = advance(config, objectives, carry, batch, jnp.asarray(n, jnp.int32), pool_z, state.donors)
+    scatter = lambda x, y: _flat(x).at[index].set(y).reshape(x.shape)  # noqa: E731
+    return state.replace(
+        lanes=jax.tree.map(scatter, state.lanes, out.lanes), history=scatter(history, out.history),
+        key=out.key, generation=out.generation,
+    )
 
 
 # ============================================================================ running a search
@@ -185,6 +222,7 @@ def init_state(
     seed: int = 0,
     start: str = "uniform",
     dtype=jnp.float32,
+    lane_pool: int = 1,
 ) -> SearchState:
     """The state a :func:`run_search` with these arguments starts from (no evaluations).
 
@@ -192,7 +230,8 @@ def init_state(
     checkpoint back.
     """
     with precision(canonical_dtype(dtype)):
-        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype)
+        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
+                               lane_pool)
         return _state.initial_state(config, check_seed(seed))
 
 
@@ -212,7 +251,7 @@ def _start_state(config: SearchConfig, seed: int, initial: SearchState | Mapping
     return state
 
 
-def _run(config: SearchConfig, objective: Callable, state: SearchState, chunk: int, on_chunk, every: int):
+def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int):
     """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations (each cut
     where the batch is set again, every ``every`` generations), calling ``on_chunk(state,
     generations_done)`` after each."""
@@ -221,9 +260,9 @@ def _run(config: SearchConfig, objective: Callable, state: SearchState, chunk: i
         end = min(done + chunk, config.generations)
         while done < end:
             if done % every == 0:
-                state = rebatch(state, config.stop_at_zero)
+                state = rebatch(config, state)
             n = min(end - done, every - done % every)
-            state = advance_tasks(config, objective, state, n)
+            state = advance_batch(config, objectives, state, n)
             done += n
         if on_chunk is not None:
             on_chunk(state, done)
@@ -240,19 +279,22 @@ def run_search(
     initial_state: SearchState | Mapping[str, Any] | None = None, dtype=jnp.float32,
     x_tol: float = 1e-6, patience: int | None = None, stop_at_zero: bool = True, start: str = "uniform",
     share: float = 0.0, pin: Mapping[str, float] | None = None, pinned_lanes: int = 0,
-    rebatch_every: int = REBATCH_EVERY, confirm_jitter: float = 0.0,
+    rebatch_every: int = REBATCH_EVERY, confirm_jitter: float = 0.0, confirm_objective: Callable | None = None,
+    lane_pool: int = 1,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
-    All ``n_tasks x restarts`` lanes run in one compiled program: ``generations`` generations of
+    ``n_tasks x restarts`` lanes run in one compiled program: ``generations`` generations of
     ask / evaluate / tell in an on-device loop, vmapped over lanes. Each lane starts from a
     uniformly random mean (or population) in the unit cube and restarts in place, keeping its
     best-so-far, when its spread collapses, it stagnates or its state turns non-finite
     (:mod:`jaxplaus.search.lane`). With ``stop_at_zero``, once any lane of a task reaches loss
-    <= 0, the task's lanes are frozen (no more evaluations); every :data:`REBATCH_EVERY`
-    generations the solved tasks leave the simulated batch, and when every task is solved the
-    remaining generations are skipped. Each task draws its own random numbers (the generation's
-    key folded with the task's index), whichever tasks share its batch.
+    <= 0, the task's lanes are frozen (no more evaluations); every ``rebatch_every``
+    generations the solved tasks' lanes leave the simulated batch and, with a ``lane_pool``
+    above 1, the unsolved tasks' next lanes take their places
+    (:func:`~jaxplaus.search.engine.active_lanes`); when every task is solved the remaining
+    generations are skipped. Each lane draws its own random numbers (the generation's key
+    folded with its task's index and its own), whichever lanes share its batch.
 
     The objective is a static argument: pass the same (or an equal, hashable) objective to reuse
     the compiled program, e.g. a module-level function or a frozen dataclass with ``__call__``.
@@ -266,7 +308,8 @@ def run_search(
         strategy: a name of :data:`~jaxplaus.search.strategies.STRATEGIES` or a ``Strategy``.
         population_size: candidates per lane and generation; default ``default_population_size``.
         generations: total generations (a resumed run counts the ones already done).
-        restarts: independent lanes per task. n_tasks: tasks; the objective gets the task index.
+        restarts: independent lanes per task at first. n_tasks: tasks; the objective gets the
+            task index.
         seed: the random seed; the same seed gives the same result, bit for bit.
         chunk: generations per compiled call (default: all). Between chunks, ``on_chunk(state,
             generations_done)`` is called (also after the last).
@@ -285,11 +328,18 @@ def run_search(
         pin: ``name -> value`` (physical units) for some searched dimensions, held at these
             values (a value outside its bounds at the nearer bound) in the last ``pinned_lanes``
             lanes of every task: those lanes search the subspace of the other dimensions.
-        pinned_lanes: how many of the ``restarts`` lanes are pinned (0 to ``restarts``).
+        pinned_lanes: how many of every ``restarts`` consecutive lanes are pinned (0 to
+            ``restarts``): the last ones.
         rebatch_every: solved tasks leave the simulated batch (and join the donor pool) at the
             next multiple of this many generations (default :data:`REBATCH_EVERY`).
         confirm_jitter: a loss of 0 counts only if two copies moved by ``x (1 +- confirm_jitter)``
             score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
+        confirm_objective: a loss of 0 counts only if this objective (hashable, as
+            ``objective``) scores the point, and its jittered copies, 0 too: e.g. a complete
+            loss where ``objective`` is a cheaper screen of it. None: no such check.
+        lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` the
+            lanes of solved tasks go to the unsolved tasks' next lanes, up to that many each,
+            so every generation simulates up to ``n_tasks x restarts`` lanes (1: no hand-over).
 
     Returns:
         A :class:`~jaxplaus.search.result.SearchResult`.
@@ -297,7 +347,8 @@ def run_search(
     if not callable(objective):
         raise TypeError(f"objective must be a callable (params, task) -> loss [pop], got {type(objective).__name__}")
     with precision(canonical_dtype(dtype)):
-        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype)
+        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
+                               lane_pool)
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
     rebatch_every = positive_int("rebatch_every", rebatch_every)
     config = with_run_options(
@@ -307,6 +358,8 @@ def run_search(
     seed = check_seed(seed)
     with precision(config.dtype), _rng():
         check_objective(objective, config)
+        if confirm_objective is not None:
+            check_objective(confirm_objective, config)
         state = _start_state(config, seed, initial_state)
-        state = _run(config, objective, state, chunk, on_chunk, rebatch_every)
+        state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every)
         return search_result(config, state)

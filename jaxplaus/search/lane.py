@@ -45,40 +45,42 @@ def tree_where(cond, a, b):
     return jax.tree.map(lambda x, y: jnp.where(cond, x, y), a, b)
 
 
-def pinned_lanes(config: SearchConfig) -> np.ndarray:
-    """``[R]`` bool, the lanes of each task that are pinned: the last ``config.pins.lanes``."""
-    r = config.restarts
-    return np.zeros(r, bool) if config.pins is None else np.arange(r) >= r - config.pins.lanes
+def is_pinned(config: SearchConfig, lane) -> jax.Array:
+    """Whether lane ``lane`` (an index into a task's lanes, int array) is pinned: the last
+    ``config.pins.lanes`` of every ``config.restarts`` consecutive lanes."""
+    if config.pins is None:
+        return jnp.zeros(jnp.shape(lane), bool)
+    return lane % config.restarts >= config.restarts - config.pins.lanes
 
 
-def lane_randoms(config: SearchConfig, alg: Algorithm, key, task, pool_z, pool_ok):
-    """The random numbers of one task's ``R`` lanes for one generation.
+def lane_randoms(config: SearchConfig, alg: Algorithm, key, task, lane, pool_z, pool_ok):
+    """The random numbers of one lane for one generation.
 
-    Each task draws from the generation's ``key`` folded with the task's index, so a task's
-    random numbers do not depend on which other tasks share the batch.
+    Each lane draws from the generation's ``key`` folded with its task's index and its own, so
+    its random numbers do not depend on which other lanes share the batch.
 
     Args:
-        key: ``[2]`` the generation's key. task: int32 scalar.
+        key: ``[2]`` the generation's key. task, lane: int32 scalars.
         pool_z: ``[T, D]`` each task's solution; pool_ok: ``[T]`` bool, the donors.
 
     Returns:
-        ``keys [R, 3, 2]`` (ask, tell, init) and ``u [R, *fresh_shape]`` uniform in the cube
-        (with ``config.share > 0``: a lane's draw may be another task's solution).
+        ``keys [3, 2]`` (ask, tell, init) and ``u [*fresh_shape]`` uniform in the cube (with
+        ``config.share > 0``: the draw may be another task's solution).
     """
-    r, dtype = config.restarts, config.np_dtype
-    k_lanes, k_u = jax.random.split(jax.random.fold_in(key, task))
-    u = jax.random.uniform(k_u, (r, *fresh_shape(alg)), dtype)
+    dtype = config.np_dtype
+    k_lane, k_u = jax.random.split(jax.random.fold_in(jax.random.fold_in(key, task), lane))
+    u = jax.random.uniform(k_u, fresh_shape(alg), dtype)
     if config.share > 0:  # a restart may start from another task's solution (see run_search)
         k_coin, k_pick = jax.random.split(jax.random.fold_in(k_u, 1))
         ok = pool_ok & (jnp.arange(pool_ok.shape[0]) != task)
-        pick = jax.random.categorical(k_pick, jnp.where(ok, 0.0, -jnp.inf), shape=(r,))
-        use = (jax.random.uniform(k_coin, (r,)) < config.share) & jnp.any(ok)
-        donor = pool_z[pick].astype(dtype)  # [r, D]
+        pick = jax.random.categorical(k_pick, jnp.where(ok, 0.0, -jnp.inf))
+        use = (jax.random.uniform(k_coin) < config.share) & jnp.any(ok)
+        donor = pool_z[pick].astype(dtype)  # [D]
         if config.strategy.population_based:  # the donor joins a random population
-            u = u.at[:, 0].set(jnp.where(use[:, None], donor, u[:, 0]))
+            u = u.at[0].set(jnp.where(use, donor, u[0]))
         else:
-            u = jnp.where(use[:, None], donor, u)
-    return jax.random.split(k_lanes, r * 3).reshape(r, 3, -1), u
+            u = jnp.where(use, donor, u)
+    return jax.random.split(k_lane, 3), u
 
 
 def _sample(config: SearchConfig, alg: Algorithm, lane: LaneState, u, k_init, k_ask, pinned):
@@ -133,6 +135,7 @@ def _update(config: SearchConfig, lane: LaneState, state, sampled, z, loss, fini
         stall=jnp.where(restart, 0, stall),
         restarts_done=lane.restarts_done + restart.astype(jnp.int32),
         generations_used=lane.generations_used + 1,
+        first_generation=jnp.where(lane.first_generation < 0, g, lane.first_generation),
         generations_simulated=lane.generations_simulated,  # counted by the generation, frozen or not
     )
 
@@ -156,19 +159,19 @@ def lane_step(
 
 
 def run_lanes(
-    config: SearchConfig, alg: Algorithm, objective: Callable, lanes: LaneState, tasks, g, frozen, key, pool_z, pool_ok
+    config: SearchConfig, alg: Algorithm, objective: Callable, lanes: LaneState, tasks, lane_ids, g, frozen, key,
+    pool_z, pool_ok,
 ) -> LaneState:
-    """One generation of every lane of the batch's tasks.
+    """One generation of the batch's lanes.
 
     Args:
-        lanes: leaves ``[B, R, ...]``, the lanes of the ``B`` tasks ``tasks [B]`` (int32).
-        g: int32 scalar, the generation. frozen: ``[B, R]`` bool. key: ``[2]`` the generation's key.
+        lanes: leaves ``[S, ...]``, the ``S`` lanes of the batch; tasks, lane_ids: ``[S]`` int32,
+            each lane's task and its index among the task's lanes. g: int32 scalar, the
+            generation. frozen: ``[S]`` bool. key: ``[2]`` the generation's key.
         pool_z, pool_ok: the donors' solutions (see :func:`lane_randoms`).
     """
     # the random numbers are drawn outside the lanes' vmap: unbatched threefry compiles faster
-    draw = jax.vmap(functools.partial(lane_randoms, config, alg), in_axes=(None, 0, None, None))
-    keys, u = draw(key, tasks, pool_z, pool_ok)
-    step = functools.partial(lane_step, config, alg, objective)
-    lanes_of_task = jax.vmap(step, in_axes=(0, None, None, 0, 0, 0, 0))
-    all_lanes = jax.vmap(lanes_of_task, in_axes=(0, 0, None, 0, 0, 0, None))
-    return all_lanes(lanes, tasks, g, frozen, keys, u, jnp.asarray(pinned_lanes(config)))
+    draw = jax.vmap(functools.partial(lane_randoms, config, alg), in_axes=(None, 0, 0, None, None))
+    keys, u = draw(key, tasks, lane_ids, pool_z, pool_ok)
+    step = jax.vmap(functools.partial(lane_step, config, alg, objective), in_axes=(0, 0, None, 0, 0, 0, 0))
+    return step(lanes, tasks, g, frozen, keys, u, is_pinned(config, lane_ids))

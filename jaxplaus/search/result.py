@@ -14,12 +14,12 @@ from jaxplaus.search.state import SearchState
 
 @dataclasses.dataclass(frozen=True)
 class SearchResult:
-    """The outcome of :func:`~jaxplaus.search.run_search` (numpy arrays; ``T`` tasks, ``R`` restarts).
+    """The outcome of :func:`~jaxplaus.search.run_search` (numpy arrays; ``T`` tasks, ``R`` lanes each).
 
     Attributes:
         best_params: ``name -> [T]`` physical values of each task's best point (all of
             ``space.order``, fixed ones and gain included).
-        best_loss: ``[T]`` each task's best loss over its restarts (inf if no finite loss).
+        best_loss: ``[T]`` each task's best loss over its lanes (inf if no finite loss).
         best_z: ``[T, D]`` each task's best point in the unit cube.
         lane_best_z: ``[T, R, D]``, lane_best_loss: ``[T, R]`` each lane's best.
         lane_best_generation: ``[T, R]`` the generation (0-based) each lane's best was found, -1.
@@ -33,6 +33,8 @@ class SearchResult:
         task_zero_evaluations: ``[T]`` int64 evaluations the task (all its lanes) had spent when
             any of its lanes first reached loss <= 0, -1 if none did.
         history: ``[T, R, G]`` each lane's best loss after each generation.
+        task_evaluations: ``[T, G]`` int64 evaluations each task (all its lanes) had spent after
+            each generation.
         generations: generations run in all (resumed ones included).
         space, strategy, population_size: what was searched, how.
         state: the final :class:`~jaxplaus.search.state.SearchState` (on the device).
@@ -50,6 +52,7 @@ class SearchResult:
     zero_evaluations: np.ndarray
     task_zero_evaluations: np.ndarray
     history: np.ndarray
+    task_evaluations: np.ndarray
     generations: int
     space: SearchSpace
     strategy: str
@@ -61,6 +64,16 @@ class SearchResult:
         return {k: float(v[task]) for k, v in self.best_params.items()}
 
 
+def task_evaluations(first: np.ndarray, used: np.ndarray, pop: int, generations: int) -> np.ndarray:
+    """``[T, G]`` int64 the evaluations of each task's lanes after each generation, from each
+    lane's ``first_generation`` and ``generations_used`` ``[T, R]`` (a lane evaluated ``pop``
+    candidates in each of the generations ``[first, first + used)``)."""
+    g = np.arange(generations)[None, None, :]
+    first, used = np.asarray(first, np.int64)[..., None], np.asarray(used, np.int64)[..., None]
+    ran = np.where(first >= 0, np.clip(g + 1 - first, 0, used), 0)  # [T, R, G]
+    return ran.sum(axis=1) * pop
+
+
 def search_result(config: SearchConfig, state: SearchState) -> SearchResult:
     """The :class:`SearchResult` of a search with ``config`` that ended in ``state`` (call it
     under the search's precision: the best points are mapped to physical values in its dtype)."""
@@ -70,10 +83,12 @@ def search_result(config: SearchConfig, state: SearchState) -> SearchResult:
     pick = np.argmin(lane_loss, axis=1)  # [T]
     tasks = np.arange(lane_loss.shape[0])
     best_z = lane_z[tasks, pick]
+    first_gen = np.asarray(lanes.first_generation).astype(np.int64)
     zero_gen = np.asarray(lanes.zero_generation).astype(np.int64)
-    zero_evals = np.where(zero_gen >= 0, (zero_gen + 1) * pop, -1)
+    zero_evals = np.where(zero_gen >= 0, (zero_gen + 1 - first_gen) * pop, -1)
+    per_task = task_evaluations(first_gen, lanes.generations_used, pop, state.history.shape[2])
     first = np.where(zero_gen >= 0, zero_gen, np.iinfo(np.int64).max).min(axis=1)
-    task_zero = np.where(first < np.iinfo(np.int64).max, (first + 1) * pop * config.restarts, -1)
+    task_zero = np.where(first < per_task.shape[1], per_task[tasks, np.minimum(first, per_task.shape[1] - 1)], -1)
     return SearchResult(
         best_params={k: np.asarray(v) for k, v in to_physical(config.space, jnp.asarray(best_z)).items()},
         best_loss=lane_loss[tasks, pick],
@@ -87,6 +102,7 @@ def search_result(config: SearchConfig, state: SearchState) -> SearchResult:
         zero_evaluations=zero_evals,
         task_zero_evaluations=task_zero,
         history=np.asarray(state.history),
+        task_evaluations=per_task,
         generations=int(state.generation),
         space=config.space,
         strategy=config.strategy.name,

@@ -1,6 +1,7 @@
 """The search state: one pytree of arrays, its per-lane part a field; checkpoints of it.
 
-``T`` tasks, ``R`` restart lanes per task, ``D`` dimensions, ``G`` generations in all. Save a
+``T`` tasks, ``R`` lanes per task (``SearchConfig.lanes_per_task``), ``D`` dimensions, ``G``
+generations in all. Save a
 state with ``np.savez(path, **state_to_arrays(state))`` and resume with
 ``run_search(..., initial_state=dict(np.load(path)))``.
 """
@@ -51,6 +52,9 @@ class LaneState(_Replace):
         stall: ``[T, R]`` int32, generations since ``run_best_loss`` last improved.
         restarts_done: ``[T, R]`` int32, in-place restarts of the lane so far.
         generations_used: ``[T, R]`` int32, generations the lane evaluated a population.
+        first_generation: ``[T, R]`` int32, the generation the lane first evaluated one, -1 if
+            none yet. A lane runs every generation from then until its task is solved, so it
+            evaluated in generations ``[first_generation, first_generation + generations_used)``.
         generations_simulated: ``[T, R]`` int32, generations the lane's population was simulated:
             those it evaluated, and those in which it was frozen (its task solved) while its task
             stayed in the simulated batch (the batch is vmapped: its frozen lanes cost the same).
@@ -66,6 +70,7 @@ class LaneState(_Replace):
     stall: jax.Array
     restarts_done: jax.Array
     generations_used: jax.Array
+    first_generation: jax.Array
     generations_simulated: jax.Array
 
 
@@ -76,8 +81,8 @@ class SearchState(_Replace):
     Attributes:
         lanes: the :class:`LaneState` of every lane, leaves ``[T, R, ...]``.
         history: ``[T, R, G]`` each lane's best loss after each generation (inf where not run).
-        batch: ``[T]`` bool, the tasks simulated in the current period of
-            :data:`~jaxplaus.search.engine.REBATCH_EVERY` generations (set at the period's start).
+        batch: ``[T, R]`` bool, the lanes simulated in the current period of ``rebatch_every``
+            generations (set at the period's start, see :func:`jaxplaus.search.engine.rebatch`).
         donors: ``[T]`` bool, the solved tasks whose solutions restarts may start from in the
             current period (``run_search(share=...)``).
         key: ``[2]`` uint32, the search's threefry key (``jax.random.PRNGKey(seed)`` at first).
@@ -99,7 +104,7 @@ def initial_state(config: SearchConfig, seed: int) -> SearchState:
     ``jax.random.PRNGKey(seed)``, i.e. the threefry key ``(0, seed)``. Call it under the
     search's precision.
     """
-    t, r, d, dtype = config.n_tasks, config.restarts, config.space.num_dims, config.np_dtype
+    t, r, d, dtype = config.n_tasks, config.lanes_per_task, config.space.num_dims, config.np_dtype
     alg = strategies.build(config.strategy, config.population_size, d, dtype)
     shapes = jax.eval_shape(
         lambda u, k: strategies.fresh_state(alg, u, k, False),
@@ -118,12 +123,13 @@ def initial_state(config: SearchConfig, seed: int) -> SearchState:
         stall=i32(0),
         restarts_done=i32(0),
         generations_used=i32(0),
+        first_generation=i32(-1),
         generations_simulated=i32(0),
     )
     state = SearchState(
         lanes=lanes,
         history=np.full((t, r, config.generations), np.inf, dtype),
-        batch=np.ones((t,), bool),
+        batch=np.arange(r)[None, :] < np.full((t, 1), config.restarts),
         donors=np.zeros((t,), bool),
         key=np.array([0, seed], np.uint32),
         generation=np.asarray(0, np.int32),
@@ -149,21 +155,34 @@ def _lanes_key(name: str) -> str:
     return ".lanes" + name if head in _LANE_FIELDS else name
 
 
+def _upgraded(arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """Checkpoint entries of earlier layouts as they are kept now: the flat keys under
+    ``".lanes"``; ``generations_simulated`` (not kept then) at ``generations_used``, its lower
+    bound; ``first_generation`` at 0 for a lane that ran (lanes ran from the first generation
+    then), else -1; a ``[T]`` batch of tasks as the ``[T, R]`` batch of their lanes."""
+    arrays = {_lanes_key(k): v for k, v in arrays.items()}
+    used = arrays.get(".lanes.generations_used")
+    if used is not None:
+        used = np.asarray(used)
+        arrays.setdefault(".lanes.generations_simulated", used)
+        arrays.setdefault(".lanes.first_generation", np.where(used > 0, 0, -1).astype(np.int32))
+        batch = np.asarray(arrays.get(".batch", np.ones(0, bool)))
+        if batch.ndim == 1 and used.ndim == 2:
+            arrays[".batch"] = np.broadcast_to(batch[:, None], used.shape).copy()
+    return arrays
+
+
 def state_from_arrays(arrays: Mapping[str, Any], like: SearchState) -> SearchState:
     """Rebuild a state from :func:`state_to_arrays` output, with the structure of ``like``.
 
     Checkpoints of the earlier flat layout (keys ``".best_loss"``, ``".strategy.mean"``, ...,
-    with no ``".lanes"``) are read too, and those written before ``generations_simulated`` was
-    kept start it at ``generations_used``.
+    with no ``".lanes"``) are read too (:func:`_upgraded`).
 
     Raises:
         ValueError: when an entry is missing, extra, or of another shape or dtype than in
             ``like`` (the checkpoint is of another search).
     """
-    arrays = {_lanes_key(k): v for k, v in arrays.items()}
-    if ".lanes.generations_simulated" not in arrays and ".lanes.generations_used" in arrays:
-        # written before the count was kept: the generations evaluated are its lower bound
-        arrays[".lanes.generations_simulated"] = arrays[".lanes.generations_used"]
+    arrays = _upgraded(arrays)
     leaves, treedef = jax.tree_util.tree_flatten_with_path(like)
     want = {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
     missing, extra = sorted(set(want) - set(arrays)), sorted(set(arrays) - set(want))
