@@ -10,6 +10,7 @@ and what is allowed, raised before anything runs or is written.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ BUDGET_UNIT = "objective evaluations per pattern (upper bound)"
 PERTURBATION = (
     "each searched dimension x (1 + s * delta), s = +-1 with equal odds, independently per copy and dimension"
 )
+MAX_HISTORY = 2**26  # entries of the search's loss history, patterns x restarts x generations (512 MiB in float64)
+MAX_BATCH = 2**22  # candidates simulated in one batch (search or robustness)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +115,25 @@ def _search_shape(s: Settings, space: S.SearchSpace) -> tuple[int, int, int]:
     return restarts, population, generations
 
 
+def _check_sizes(n_patterns: int, restarts: int, population: int, generations: int, numbers: dict) -> None:
+    """Refuse a run whose arrays would not fit: the search's loss history, its simulated batch
+    (jittered copies included) and the robustness batch, each against its limit."""
+    copies = 3 if numbers["jitter_scope"] == "every" and numbers["jitter"] > 0 else 1
+    sizes = (
+        ("the search's loss history", "patterns x restarts x generations", (n_patterns, restarts, generations),
+         MAX_HISTORY, "budget (--budget) or restarts"),
+        ("the search's batch", "patterns x restarts x population_size x jitter copies",
+         (n_patterns, restarts, population, copies), MAX_BATCH, "restarts or population_size"),
+        ("the robustness batch", "patterns x (robustness_copies + 1)", (n_patterns, numbers["robustness_copies"] + 1),
+         MAX_BATCH, "robustness_copies"),
+    )
+    for what, formula, factors, limit, lower in sizes:
+        n = math.prod(factors)
+        if n > limit:
+            raise ValueError(f"{what} would hold {formula} = {' x '.join(map(str, factors))} = {n:,} entries, over "
+                             f"the limit of {limit:,}; lower {lower}")
+
+
 def _checked_options(s: Settings) -> dict[str, Any]:
     """Every option that has a check of its own (:class:`Settings` field metadata), checked."""
     return {
@@ -133,6 +155,7 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     space = S.search_space(model, bounds=s.bounds, fixed=s.fixed, gain=gain)
     restarts, population, generations = _search_shape(s, space)
     numbers = _checked_options(s)
+    _check_sizes(len(pats), restarts, population, generations, numbers)
     core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
     S.init_state(space, s.strategy, population_size=population, generations=generations, restarts=restarts,
@@ -160,4 +183,4 @@ def _record(resolved: Settings, space: S.SearchSpace, generations: int, pins: di
     return _results.plain(record)
 
 
-__all__ = ["PERTURBATION", "VALIDATION_DTYPE", "Plan", "default_gain_bounds", "plan"]
+__all__ = ["MAX_BATCH", "MAX_HISTORY", "PERTURBATION", "VALIDATION_DTYPE", "Plan", "default_gain_bounds", "plan"]
