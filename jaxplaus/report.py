@@ -27,7 +27,7 @@ body { font-family: sans-serif; margin: 1.5em; max-width: 1800px; color: #222; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em 0; font-size: 0.85em; }
 th small, th.pattern { font-weight: normal; }
-th.pattern { font-size: 0.8em; overflow-wrap: anywhere; min-width: 3.2em; }
+th.pattern { font-size: 0.8em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.pass { background: #c7e9c0; } td.fail { background: #fcbba1; } td.na { background: #eee; }
