@@ -130,6 +130,14 @@ def finished(tmp_path_factory):
     return out, _snapshot(out)
 
 
+def test_disk_full_at_the_settings_leaves_an_empty_directory_to_start_again(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    _disk_full_at(monkeypatch, R.SETTINGS)
+    _fails(capsys, ["assess", *TINY, *QUIET, "--out", str(out)], 1, "settings.json", "No space left on device",
+           "then run the command again")
+    assert os.listdir(out) == []  # no settings, no temporary file, no lock file: a new run may start here
+
+
 def test_disk_full_at_a_checkpoint_keeps_the_settings_and_says_resume(capsys, tmp_path, monkeypatch):
     out = tmp_path / "run"
     _disk_full_at(monkeypatch, R.CHECKPOINT)

@@ -90,8 +90,15 @@ def assess(
             names go into the settings (a resume must ask for the same ones).
 
     Raises:
-        ValueError / TypeError: for any bad argument (before anything is written);
-        :class:`jaxplaus.results.RunDirectoryError` (a ValueError) when ``out`` cannot be used.
+        ValueError / TypeError: for any bad argument, the sizes the run would allocate included
+            (before anything is written or searched);
+        :class:`jaxplaus.results.RunDirectoryError` (a ValueError) when ``out`` cannot be used, or
+            its checkpoint belongs to other settings or library versions (its fingerprint);
+        :class:`jaxplaus.errors.DamagedFileError` (a ValueError) when a file of ``out`` is damaged;
+        :class:`jaxplaus.errors.RunLockedError` when another process is writing ``out`` (it is
+            locked while this call writes it);
+        OSError: when a file cannot be written (disk full, read-only); the files written before
+            stay intact, and a resume continues from them.
     """
     t_start, started = time.perf_counter(), _now()
     given = {k: v for k, v in (("model", model), ("patterns", patterns)) if v is not None}
