@@ -12,8 +12,9 @@
 generations), a table on stdout at the end, the run directory (``results.json``,
 ``summary.csv``, ``settings.json``, ``checkpoint.npz``) under ``--out`` (default
 ``runs/<model>-<date>-<time>``). ``--resume`` continues an interrupted run; options not given
-are then taken from the run's ``settings.json``. Bad input exits with status 2 and a message
-naming the bad value, before anything is written.
+are then taken from the run's ``settings.json``. Every option is checked before anything is
+written or searched. Exit status (:func:`main`): 2 for bad input, 1 when the machine refused (disk
+full, read-only, locked by another run), each with a one-line message naming the value or file.
 
 Norse (optional, through ``norse_bridge``, imported only when asked for): ``--model norse.<cell>``
 assesses a Norse cell as a black box (``norse_bridge.CELLS``: ``norse.lif_ex``, ``norse.lsnn``, ...),
@@ -29,6 +30,10 @@ import sys
 import time
 
 import numpy as np
+
+from jaxplaus import __version__
+from jaxplaus.errors import BAD_INPUT, ENVIRONMENT, JaxplausError, UserInputError, from_os_error
+from jaxplaus.progress import ProgressPrinter
 
 
 def _enable_compilation_cache() -> None:
@@ -118,34 +123,48 @@ def _cmd_reference(args) -> int:
 # ============================================================================ simulate
 
 
-def _cmd_simulate(args) -> int:
-    from jaxplaus import models, patterns
+def _finite_number(what: str, value) -> float:
+    """``value`` as a float, or a UserInputError naming ``what``: a JSON string, null, list,
+    bool, NaN or infinity is not a parameter value."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise UserInputError(f"{what} must be a finite number, got {json.dumps(value)}")
+    return float(value)
 
-    model = models.get(_resolve_model(args.model))
-    pattern = patterns.get(args.pattern)
-    params = model.defaults()
-    gain = 1.0
+
+def _simulate_inputs(args, model) -> tuple[dict, float]:
+    """``(params, gain)`` of ``simulate``: the model's defaults, then ``--params`` (which may
+    hold the gain), then ``--gain``; every value a finite number, the gain > 0."""
+    params, gain, gain_from = model.defaults(), 1.0, "--gain"
     if args.params:
         try:
             given = json.loads(args.params)
         except json.JSONDecodeError as err:
-            raise ValueError(f"--params is not valid JSON ({err}): {args.params!r}") from None
+            raise UserInputError(f"--params is not valid JSON ({err}): {args.params!r}") from None
         if not isinstance(given, dict):
-            raise ValueError(f"--params must be a JSON object of parameter values, got {args.params!r}")
-        if "gain" in given:  # e.g. pasted from results.json
-            gain = given.pop("gain")
-        unknown = sorted(set(given) - set(model.parameters))
+            raise UserInputError(f"--params must be a JSON object of parameter values, got {args.params!r}")
+        unknown = sorted(set(given) - set(model.parameters) - {"gain"})
         if unknown:
-            raise ValueError(
-                f"--params: unknown parameters {unknown} for model {model.name!r}; "
-                f"known: {list(model.parameters)} and 'gain'"
-            )
+            raise UserInputError(f"--params: unknown parameters {unknown} for model {model.name!r}; "
+                                 f"known: {list(model.parameters)} and 'gain'")
+        given = {k: _finite_number(f"--params {k!r}", v) for k, v in given.items()}
+        if "gain" in given:  # e.g. pasted from results.json
+            gain, gain_from = given.pop("gain"), "--params 'gain'"
         params.update(given)
-    if args.gain is not None:
-        gain = args.gain
-    gain = float(gain)
-    if args.warmup < 0:
-        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
+    gain = gain if args.gain is None else _finite_number("--gain", args.gain)
+    if not gain > 0:
+        raise UserInputError(f"{'--gain' if args.gain is not None else gain_from} must be > 0, got {gain:g}")
+    return params, gain
+
+
+def _cmd_simulate(args) -> int:
+    from jaxplaus import models, patterns
+    from jaxplaus.assess.checks import int_in
+    from jaxplaus.patterns.base import MAX_WARMUP
+
+    model = models.get(_resolve_model(args.model))
+    pattern = patterns.get(args.pattern)
+    params, gain = _simulate_inputs(args, model)
+    int_in(0, MAX_WARMUP)("--warmup", args.warmup)
     trace, _ = pattern.run(model, params, gain, warmup=args.warmup, dtype=args.dtype)
     spikes = np.asarray(trace.spikes)[args.warmup :]
     idx = np.flatnonzero(spikes)
@@ -172,50 +191,6 @@ def _default_out(model: str) -> str:
         k += 1
         out = f"{base}-{k}"
     return out
-
-
-class _ProgressPrinter:
-    """Plain-text progress on stderr: a bar of generations, patterns solved, elapsed time."""
-
-    def __init__(self, header: str = "", stream=None, width: int = 24):
-        stream = sys.stderr if stream is None else stream
-        self.header = header  # printed with the first report: after every input was checked
-        self.stream = stream
-        self.width = width
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self.open_line = False
-
-    def _emit(self, text: str, final: bool = False) -> None:
-        if self.tty:
-            self.stream.write("\r" + text.ljust(100) + ("\n" if final else ""))
-            self.open_line = not final
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def __call__(self, pr) -> None:
-        if self.header:
-            self.stream.write(self.header + "\n")
-            self.header = ""
-        n = len(pr.patterns)
-        if pr.phase == "search":
-            filled = int(self.width * pr.generations_done / max(pr.generations, 1))
-            bar = "#" * filled + "." * (self.width - filled)
-            unsolved = [(b, name) for b, name in zip(pr.best_loss, pr.patterns) if not b <= 0]
-            worst = ", ".join(f"{name} {b:.3g}" for b, name in sorted(unsolved)[:3])
-            self._emit(
-                f"search [{bar}] {pr.generations_done}/{pr.generations} gen | solved {pr.solved}/{n} | "
-                f"{pr.elapsed_s:6.1f} s" + (f" | best unsolved: {worst}" if worst else ""),
-                final=pr.generations_done >= pr.generations,
-            )
-        elif pr.phase == "validate":
-            self._emit(
-                f"validate (float64) {pr.validated}/{n} | passed {pr.passed} | {pr.elapsed_s:6.1f} s",
-                final=pr.validated >= n,
-            )
-        elif pr.phase == "done" and self.open_line:
-            self.stream.write("\n")
-            self.open_line = False
 
 
 def _assess_settings(args):
@@ -262,23 +237,35 @@ def _cmd_assess(args) -> int:
     kwargs = dict(settings=settings, chunk=args.chunk, progress=None, validators=validators)
     if not args.quiet:
         verb = "resuming" if args.resume else "assessing"
-        kwargs["progress"] = _ProgressPrinter(f"jaxplaus: {verb} {settings.model} -> {out}")
+        kwargs["progress"] = ProgressPrinter(f"jaxplaus: {verb} {settings.model} -> {out}")
     try:
         result = assess(out=out, resume=args.resume, **kwargs)
     except KeyboardInterrupt:
         if os.path.isfile(os.path.join(out, R.SETTINGS)):
             print(f"\njaxplaus: interrupted; continue with: jaxplaus assess --out {out} --resume", file=sys.stderr)
         return 130
+    except OSError as err:  # disk full, read-only, ...: what is written stays valid
+        started = os.path.isfile(os.path.join(out, R.SETTINGS))
+        raise from_os_error(err, f"then continue with: jaxplaus assess --out {out} --resume (the files written so "
+                                 "far are intact)" if started else "then run the command again") from None
     print(result.table())
     print(f"results: {os.path.join(out, R.RESULTS)}  summary: {os.path.join(out, R.SUMMARY)}")
     if not getattr(args, "no_report", True):
-        try:  # the results are written already: a plotting failure only warns
-            from jaxplaus.report import write_report
-
-            print(f"report: {write_report([out], os.path.join(out, 'report.html'))}")
-        except Exception as err:  # noqa: BLE001
-            print(f"jaxplaus: warning: could not write the report ({type(err).__name__}: {err})", file=sys.stderr)
+        _report_of_run(out)
     return 0
+
+
+def _report_of_run(out: str) -> None:
+    """Write ``out/report.html``. The results are written already: a plotting failure only warns;
+    a file-system failure is an error that says how to write the report later."""
+    from jaxplaus.report import write_report
+
+    try:
+        print(f"report: {write_report([out], os.path.join(out, 'report.html'))}")
+    except OSError as err:
+        raise from_os_error(err, f"then write the report with: jaxplaus report {out}") from None
+    except Exception as err:  # noqa: BLE001
+        print(f"jaxplaus: warning: could not write the report ({type(err).__name__}: {err})", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
@@ -301,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxplaus", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list models, patterns or search strategies")
@@ -359,17 +347,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _failure(err: BaseException) -> tuple[int, str] | None:
+    """``(exit status, one-line message)`` of an error the user should see without a traceback:
+    bad input 2, a refusal of the machine 1; None for anything else (a bug: its traceback shows)."""
+    if isinstance(err, JaxplausError):
+        code, text = err.exit_code, str(err)
+    elif isinstance(err, ValueError | TypeError):
+        code, text = BAD_INPUT, str(err)
+    elif isinstance(err, OSError):
+        code, text = ENVIRONMENT, str(from_os_error(err, "then run the command again"))
+    elif isinstance(err, MemoryError) or "RESOURCE_EXHAUSTED" in str(err):
+        code, text = ENVIRONMENT, ("out of memory; lower the run's sizes (--budget, --restarts, --population-size, "
+                                   "--robustness-copies) or free memory, then run the command again")
+    else:
+        return None
+    return code, " ".join(text.split())
+
+
 def main(argv=None) -> int:
+    """The ``jaxplaus`` command. Exit status 0 on success, 2 for bad input (an option, a
+    parameter, a damaged file), 1 when the machine refused (disk full, read-only, no permission,
+    out of memory, the run directory locked by another process), 130 when interrupted; the
+    error is one line on stderr, naming the value or file and what to do."""
     args = build_parser().parse_args(argv)
     _enable_compilation_cache()
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
-        print(f"jaxplaus: error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into a reader that stopped early (`| head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:
+        failure = _failure(err)
+        if failure is None:
+            raise
+        print(f"jaxplaus: error: {failure[1]}", file=sys.stderr)
+        return failure[0]
 
 
 if __name__ == "__main__":

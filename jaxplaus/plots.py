@@ -57,7 +57,7 @@ def _results_path(run_dir) -> Path:
 
 def read(run_dir) -> dict:
     """The ``results.json`` data of a run directory (plain data)."""
-    return _results.read_json(_results_path(run_dir))
+    return _results.read_results(_results_path(run_dir))
 
 
 def _warmup(res: dict) -> int:

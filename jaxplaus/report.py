@@ -20,10 +20,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from jaxplaus import plots
+from jaxplaus.files import write_atomic
 
 _CSS = """
 body { font-family: sans-serif; margin: 1.5em; max-width: 1800px; color: #222; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0 1.2em 0; font-size: 0.85em; }
+th small, th.pattern { font-weight: normal; }
+th.pattern { font-size: 0.8em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.pass { background: #c7e9c0; } td.fail { background: #fcbba1; } td.na { background: #eee; }
@@ -55,7 +59,8 @@ def _profile_table(resses, dirs) -> str:
     from jaxplaus import patterns
 
     names = list(patterns.names())
-    head = "".join(f"<th title='{_esc(n)}'>{_esc(patterns.get(n).letter)}<br>{_esc(n)}</th>" for n in names)
+    head = "".join(f"<th class='pattern' title='{_esc(n)}'><b>{_esc(patterns.get(n).letter)}</b><br>"
+                   f"{_esc(n).replace('_', '_<wbr>')}</th>" for n in names)
     rows = []
     for r, d in zip(resses, dirs):
         by = {p["name"]: p for p in r["patterns"]}
@@ -72,7 +77,7 @@ def _profile_table(resses, dirs) -> str:
         s = r["score"]
         rows.append(f"<tr><th>{_esc(r['model'])}<br><small>{_esc(d)}</small></th>"
                     f"<td>{s['passed']}/{s['assessed']}</td>{''.join(cells)}</tr>")
-    return (f"<table><tr><th>model</th><th>score</th>{head}</tr>{''.join(rows)}</table>"
+    return (f"<div class='scroll'><table><tr><th>model</th><th>score</th>{head}</tr>{''.join(rows)}</table></div>"
             "<p>Cells: verdict of the float64 validation, and for a passed pattern its robustness "
             "(share of perturbed copies that still pass).</p>")
 
@@ -89,7 +94,7 @@ def _patterns_table(res) -> str:
         rows.append(f"<tr><td>{_esc(p['letter'])}</td><td>{_esc(p['name'])}</td><td>{_esc(p['group'])}</td>"
                     f"<td>{verdict}</td><td>{_num(p['loss'])}</td><td>{_num(p.get('robustness'))}</td>"
                     f"<td>{_num(p.get('evaluations'))}</td><td>{failed}</td>{vals}</tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f"<div class='scroll'><table>{head}{''.join(rows)}</table></div>"
 
 
 def _run_section(run_dir, res, k: int) -> str:
@@ -119,7 +124,8 @@ def _run_section(run_dir, res, k: int) -> str:
 
 def write_report(run_dirs, out_path) -> Path:
     """Write a self-contained HTML report of ``run_dirs`` (one or several run directories) to
-    ``out_path``. Returns the path."""
+    ``out_path``, atomically (:func:`jaxplaus.files.write_atomic`: a failure leaves the old
+    report, if any, as it was). Returns the path."""
     if isinstance(run_dirs, str | os.PathLike):
         run_dirs = [run_dirs]
     run_dirs = [str(d) for d in run_dirs]
@@ -138,5 +144,4 @@ def write_report(run_dirs, out_path) -> Path:
            + "\n".join(body) + "\n</body></html>\n")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(doc, encoding="utf-8")
-    return out
+    return write_atomic(out, doc)  # never a torn report; the mode of every other jaxplaus file

@@ -11,16 +11,22 @@ unpickled when read back):
     The search state after the last finished chunk of generations
     (:func:`jaxplaus.search.state_to_arrays`, keys starting with ``"."``), plus a few ``"meta/..."``
     arrays (search time so far, when each pattern was solved). Rewritten after every chunk.
-    Read with ``np.load(..., allow_pickle=False)``.
+    Read with ``np.load(..., allow_pickle=False)``. Two ``"check/..."`` entries tie it to its run:
+    the :func:`fingerprint` of the settings and library versions that wrote it, and a digest of
+    its arrays; a checkpoint whose fingerprint or digest does not match is refused, naming why.
 ``summary.csv``
     One row per pattern (see ``CSV_COLUMNS``; then one column per parameter).
 ``results.json``
     The assessment (``"schema_version"`` :data:`SCHEMA_VERSION`). Written last: a directory with
     a ``results.json`` holds a finished run.
+``.lock``
+    Held (``flock``) by the process writing the directory (:meth:`RunDirectory.locked`); it holds
+    that process's pid. The kernel releases it when the process ends, crashes included.
 
-Every file is written atomically: to a temporary file in the same directory, flushed and
-fsync'ed, then ``os.replace``'d over the target (and the directory fsync'ed), so a reader (or a
-resumed run) sees either the old file or the new one, never a torn one.
+Every file is written atomically, with one mode (:func:`jaxplaus.files.write_atomic`): a reader
+(or a resumed run) sees either the old file or the new one, never a torn one. A file that cannot
+be read as what it should be is a :class:`~jaxplaus.errors.DamagedFileError` naming it and what
+to do.
 
 JSON here is strict: non-finite numbers (an infinite loss, a NaN feature) are written as
 ``null``.
@@ -28,18 +34,21 @@ JSON here is strict: non-finite numbers (an infinite loss, a NaN feature) are wr
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import hashlib
 import io
 import json
-import math
 import os
-import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from jaxplaus.errors import DamagedFileError, UserInputError  # noqa: F401  (DamagedFileError: re-exported)
+from jaxplaus.files import LOCK, csv_text, dumps, locked, plain, read_json, strip_timings, write_atomic, write_json
 
 SCHEMA_VERSION = 1
 RESULTS = "results.json"
@@ -47,7 +56,7 @@ SUMMARY = "summary.csv"
 SETTINGS = "settings.json"
 CHECKPOINT = "checkpoint.npz"
 META_PREFIX = "meta/"  # checkpoint entries that are not part of the search state
-TIMING_KEYS = ("timing",)  # what differs between two runs of the same settings: see strip_timings
+CHECK_PREFIX = "check/"  # checkpoint entries that tie it to its settings and its contents (fingerprint, digest)
 
 CSV_COLUMNS = (
     "pattern",
@@ -65,109 +74,8 @@ CSV_COLUMNS = (
 )
 
 
-class RunDirectoryError(ValueError):
+class RunDirectoryError(UserInputError):
     """A run directory cannot be used as asked (exists already, settings differ, bad schema)."""
-
-
-# ============================================================================ plain data
-
-
-def plain(obj: Any) -> Any:
-    """``obj`` as strict-JSON data: numpy scalars and arrays to Python numbers and lists, tuples
-    to lists, non-finite floats to ``None``."""
-    if isinstance(obj, Mapping):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TypeError(f"Not plain data: {type(obj).__name__} {obj!r}")
-
-
-def dumps(obj: Any) -> str:
-    """Strict JSON (no NaN or Infinity), indented, keys in insertion order, newline-terminated."""
-    return json.dumps(plain(obj), indent=1, allow_nan=False) + "\n"
-
-
-def strip_timings(obj: Any) -> Any:
-    """A copy of a results dict without its ``"timing"`` entries (at any depth): what two runs
-    with the same settings and seed must agree on exactly."""
-    if isinstance(obj, Mapping):
-        return {k: strip_timings(v) for k, v in obj.items() if k not in TIMING_KEYS}
-    if isinstance(obj, list | tuple):
-        return [strip_timings(v) for v in obj]
-    return obj
-
-
-# ============================================================================ atomic writes
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same directory, fsync,
-    ``os.replace``. Returns the path."""
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def write_json(path, obj) -> Path:
-    return write_atomic(path, dumps(obj))
-
-
-def read_json(path) -> Any:
-    """Parse a JSON file (plain data; nothing is executed)."""
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def csv_text(rows: Iterable[Mapping[str, Any]], columns: Iterable[str]) -> str:
-    """CSV with a header of ``columns``; missing entries empty, ``None`` empty, floats in repr."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    columns = list(columns)
-    w.writerow(columns)
-    for row in rows:
-        out = []
-        for c in columns:
-            v = plain(row.get(c))
-            out.append("" if v is None else repr(v) if isinstance(v, float) else v)
-        w.writerow(out)
-    return buf.getvalue()
 
 
 # ============================================================================ the run directory
@@ -246,7 +154,7 @@ class RunDirectory:
         p = self.path
         if p.exists() and not p.is_dir():
             raise RunDirectoryError(f"The run directory {str(p)!r} exists and is not a directory")
-        entries = sorted(e.name for e in p.iterdir()) if p.is_dir() else []
+        entries = sorted(e.name for e in p.iterdir() if e.name != LOCK) if p.is_dir() else []
         if not resume:
             if entries:
                 what = "already holds a run" if SETTINGS in entries else "is not empty"
@@ -281,34 +189,64 @@ class RunDirectory:
         )
 
     def read_settings(self) -> dict:
-        data = read_json(self.settings_path)
+        data = read_json(self.settings_path, "restore it, or start a new run in another directory")
         _check_schema(data, self.settings_path)
+        if not isinstance(data.get("settings"), dict):
+            raise DamagedFileError(f"{str(self.settings_path)!r} is damaged: it has no settings; restore it, or start "
+                                   "a new run in another directory")
         return data
 
+    def locked(self):
+        """A context manager holding this directory's lock (:func:`jaxplaus.files.locked`): one
+        writer at a time; another gets a :class:`~jaxplaus.errors.RunLockedError` naming its pid."""
+        return locked(self.path)
+
     # -------------------------------------------------------------- checkpoints
-    def write_checkpoint(self, state_arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
-        """Atomically write the search state and ``meta`` (numbers or numeric arrays) as npz."""
+    def write_checkpoint(self, state_arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
+                         fingerprint: str) -> Path:
+        """Atomically write the search state and ``meta`` (numbers or numeric arrays) as npz, with
+        the run's ``fingerprint`` (:func:`fingerprint`) and a digest of the arrays."""
         arrays = {k: np.asarray(v) for k, v in state_arrays.items()}
         for k, v in meta.items():
             a = np.asarray(v)
             if a.dtype == object:
                 raise TypeError(f"checkpoint meta {k!r} must be numeric, got {v!r}")
             arrays[META_PREFIX + k] = a
+        arrays[CHECK_PREFIX + "digest"] = _hex_array(_digest(arrays))  # of the state and meta arrays
+        arrays[CHECK_PREFIX + "fingerprint"] = _hex_array(fingerprint)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         return write_atomic(self.checkpoint_path, buf.getvalue())
 
-    def read_checkpoint(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    def read_checkpoint(self, fingerprint: str | None = None) -> tuple[dict, dict] | None:
         """``(state_arrays, meta)`` of the last checkpoint, or None when there is none.
 
         Loaded with ``allow_pickle=False``: a checkpoint is numeric arrays only.
+
+        Raises:
+            DamagedFileError: it is not an npz of numeric arrays, or its arrays do not match its
+                digest (truncated, edited, NaN-filled by hand, written by another program).
+            RunDirectoryError: ``fingerprint`` is given and the checkpoint's differs (another
+                run's checkpoint, or other library versions wrote it).
         """
-        if not self.checkpoint_path.is_file():
+        path = self.checkpoint_path
+        if not path.is_file():
             return None
-        with np.load(self.checkpoint_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = {k[len(META_PREFIX) :]: v for k, v in arrays.items() if k.startswith(META_PREFIX)}
-        state = {k: v for k, v in arrays.items() if not k.startswith(META_PREFIX)}
+        remedy = "delete it and resume (--resume): the search then starts again from the beginning"
+        arrays = _load_npz(path, remedy)
+        check = {k[len(CHECK_PREFIX) :]: v for k, v in arrays.items() if k.startswith(CHECK_PREFIX)}
+        body = {k: v for k, v in arrays.items() if not k.startswith(CHECK_PREFIX)}
+        if _hex(check.get("digest")) != _digest(body):
+            raise DamagedFileError(f"{str(path)!r} is damaged: its arrays do not match its digest (or it has none: "
+                                   f"not written by this jaxplaus); {remedy}")
+        if fingerprint is not None and _hex(check.get("fingerprint")) != fingerprint:
+            raise RunDirectoryError(
+                f"{str(path)!r} was written for other settings or library versions than this run's settings.json "
+                f"(another run's checkpoint, or jaxplaus, jax or evosax changed since); {remedy}, or resume with the "
+                "versions recorded in settings.json"
+            )
+        meta = {k[len(META_PREFIX) :]: v for k, v in body.items() if k.startswith(META_PREFIX)}
+        state = {k: v for k, v in body.items() if not k.startswith(META_PREFIX)}
         return state, meta
 
     # -------------------------------------------------------------- results
@@ -324,6 +262,46 @@ class RunDirectory:
         return read_results(self.path)
 
 
+def fingerprint(settings: Mapping[str, Any], versions: Mapping[str, Any]) -> str:
+    """A run's fingerprint: the sha256 (hex) of its recorded settings and library versions."""
+    text = json.dumps(plain({"settings": settings, "versions": versions}), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """The sha256 (hex) of named arrays: each name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(json.dumps([name, a.dtype.str, list(a.shape)]).encode("utf-8"))
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _hex_array(hex_digest: str) -> np.ndarray:
+    return np.frombuffer(bytes.fromhex(hex_digest), np.uint8)
+
+
+def _hex(a) -> str | None:
+    a = None if a is None else np.asarray(a)
+    return bytes(a).hex() if a is not None and a.dtype == np.uint8 and a.ndim == 1 else None
+
+
+def _load_npz(path: Path, remedy: str) -> dict[str, np.ndarray]:
+    """Every array of an npz file, loaded without pickle; anything else a DamagedFileError."""
+    try:
+        z = np.load(path, allow_pickle=False)
+        if not hasattr(z, "files"):
+            raise zipfile.BadZipFile("a single array, not an npz archive")
+        with z:
+            return {k: z[k] for k in z.files}
+    except ValueError:  # numpy's words would advise loading it with pickle: never
+        reason = "it holds pickled data or Python objects, which jaxplaus never loads"
+    except (zipfile.BadZipFile, EOFError, KeyError, zlib.error) as err:
+        reason = f"not a readable npz archive ({type(err).__name__}: {err or 'empty or truncated'})"
+    raise DamagedFileError(f"{str(path)!r} is damaged: {reason}; {remedy}")
+
+
 def _check_schema(data, path) -> None:
     if not isinstance(data, dict) or "schema_version" not in data:
         raise RunDirectoryError(f"{str(path)!r} is not a jaxplaus file: no schema_version")
@@ -333,16 +311,39 @@ def _check_schema(data, path) -> None:
         )
 
 
+RESULT_KEYS = {"model": str, "score": dict, "settings": dict, "patterns": list, "versions": dict, "search": dict,
+               "timing": dict}
+SCORE_KEYS = ("passed", "assessed")
+PATTERN_KEYS = ("name", "letter", "group", "passed", "loss", "failed", "params", "evaluations")
+
+
+def _missing_result_keys(data: Mapping[str, Any]) -> list[str]:
+    """The entries of ``results.json`` data that a reader needs and that are missing or of the wrong kind."""
+    missing = [k for k, kind in RESULT_KEYS.items() if not isinstance(data.get(k), kind)]
+    if isinstance(data.get("score"), dict):
+        missing += [f"score.{k}" for k in SCORE_KEYS if k not in data["score"]]
+    for i, p in enumerate(data.get("patterns") if isinstance(data.get("patterns"), list) else []):
+        missing += [f"patterns[{i}]"] if not isinstance(p, dict) else [
+            f"patterns[{i}].{k}" for k in PATTERN_KEYS if k not in p
+        ]
+    return missing
+
+
 def read_results(path: str | os.PathLike) -> dict:
     """The ``results.json`` of a run directory (or the file itself) as plain data, its
-    ``schema_version`` checked."""
+    ``schema_version`` and the entries readers need checked (a DamagedFileError names any missing)."""
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS
     if not path.is_file():
         raise RunDirectoryError(f"No results at {str(path)!r} (an unfinished run? resume it first)")
-    data = read_json(path)
+    remedy = "restore it, or delete it and resume the run (--resume) to write it again"
+    data = read_json(path, remedy)
     _check_schema(data, path)
+    missing = _missing_result_keys(data)
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise DamagedFileError(f"{str(path)!r} is damaged: it lacks {shown}; {remedy}")
     return data
 
 
@@ -363,8 +364,10 @@ __all__ = [
     "SETTINGS",
     "SUMMARY",
     "RunDirectory",
+    "csv_text",
     "RunDirectoryError",
     "dumps",
+    "fingerprint",
     "plain",
     "read_json",
     "read_results",

@@ -13,6 +13,10 @@ import pytest
 from jaxplaus import results as R
 from jaxplaus import search as S
 
+FP = "ab" * 32  # a fingerprint
+# the least results.json that readers accept: every entry they need (results.RESULT_KEYS)
+RESULTS = {"schema_version": R.SCHEMA_VERSION, "model": "lif", "score": {"passed": 0, "assessed": 0}, "settings": {},
+           "patterns": [], "versions": {}, "search": {}, "timing": {}}
 SETTINGS = {"model": "lif", "patterns": ["tonic_spiking"], "seed": 0, "space": {"names": ["v_th"], "lo": [0.5]}}
 
 
@@ -93,7 +97,7 @@ def test_prepare_new_resume_and_complete(tmp_path):
     with pytest.raises(R.RunDirectoryError, match="already holds a run.*resume"):
         rd.prepare(SETTINGS, resume=False)
     assert rd.prepare(SETTINGS, resume=True) == "resume"
-    rd.write_results({"schema_version": R.SCHEMA_VERSION, "x": 1}, [{"pattern": "a"}], ["pattern"])
+    rd.write_results(dict(RESULTS, x=1), [{"pattern": "a"}], ["pattern"])
     assert rd.prepare(SETTINGS, resume=True) == "complete"
     assert R.read_results(rd.path)["x"] == 1
     assert R.read_summary(rd.path) == [{"pattern": "a"}]
@@ -141,20 +145,20 @@ def test_checkpoint_round_trip(tmp_path):
     space = S.search_space("lif", gain=(1e-3, 1.0))
     state = S.init_state(space, "cma_es", generations=7, restarts=2, n_tasks=3, seed=5)
     rd = R.RunDirectory(tmp_path)
-    rd.write_checkpoint(S.state_to_arrays(state), {"search_s": 1.5, "solved_at_s": np.array([-1.0, 2.0, -1.0])})
-    arrays, meta = rd.read_checkpoint()
+    rd.write_checkpoint(S.state_to_arrays(state), {"search_s": 1.5, "solved_at_s": np.array([-1.0, 2.0, -1.0])}, FP)
+    arrays, meta = rd.read_checkpoint(FP)
     assert float(meta["search_s"]) == 1.5 and meta["solved_at_s"].tolist() == [-1.0, 2.0, -1.0]
     back = S.state_from_arrays(arrays, state)
     for a, b in zip(S.state_to_arrays(state).values(), S.state_to_arrays(back).values()):
         np.testing.assert_array_equal(a, b)
     assert R.RunDirectory(tmp_path / "none").read_checkpoint() is None
     with pytest.raises(TypeError, match="numeric"):
-        rd.write_checkpoint({}, {"bad": {"a": 1}})
+        rd.write_checkpoint({}, {"bad": {"a": 1}}, FP)
 
 
 def test_a_checkpoint_holding_objects_is_never_unpickled(tmp_path):
     buf = io.BytesIO()
     np.savez(buf, evil=np.array([{"code": "runs"}], dtype=object))
     (tmp_path / R.CHECKPOINT).write_bytes(buf.getvalue())
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(R.DamagedFileError, match="pickled data or Python objects, which jaxplaus never loads"):
         R.RunDirectory(tmp_path).read_checkpoint()

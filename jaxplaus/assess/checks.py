@@ -28,6 +28,19 @@ def at_least(minimum: int) -> Check:
     return lambda name, value: int_at_least(name, value, minimum)
 
 
+def int_in(lo: int, hi: int, note: str = "") -> Check:
+    """An int in ``[lo, hi]`` (a bool is not an int here)."""
+
+    def check(name, value):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{name} must be an int in [{lo}, {hi}]{note}, got {value!r}")
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} must be an int in [{lo}, {hi}]{note}, got {value!r}")
+        return int(value)
+
+    return check
+
+
 def number_in(lo: float, hi: float, *, open_interval: bool = False, note: str = "") -> Check:
     """A float in ``[lo, hi]``, or in ``(lo, hi)`` with ``open_interval``."""
 
@@ -69,4 +82,4 @@ def seed(name: str, value) -> int:
     return int(value)
 
 
-__all__ = ["at_least", "boolean", "int_at_least", "number_in", "one_of", "seed"]
+__all__ = ["at_least", "boolean", "int_at_least", "int_in", "number_in", "one_of", "seed"]

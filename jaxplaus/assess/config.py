@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jaxplaus.assess import checks
-from jaxplaus.patterns.base import DEFAULT_WARMUP
+from jaxplaus.patterns.base import DEFAULT_WARMUP, MAX_WARMUP
 
 SEARCH_DTYPES = ("float32", "float64")
 FULL_LOSS_SCOPES = ("every", "zeros")
@@ -109,7 +109,7 @@ class Settings:
     )
     warmup: int = _option(
         DEFAULT_WARMUP, "samples of the first input held before each protocol", cli={"type": int},
-        check=checks.at_least(1),
+        check=checks.int_in(1, MAX_WARMUP),
     )
     robustness_copies: int = _option(
         32, "perturbed copies per pattern for the robustness figure (0: none)", cli={"type": int},

@@ -10,6 +10,7 @@ and what is allowed, raised before anything runs or is written.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ BUDGET_UNIT = "objective evaluations per pattern on average (upper bound: patter
 PERTURBATION = (
     "each searched dimension x (1 + s * delta), s = +-1 with equal odds, independently per copy and dimension"
 )
+MAX_HISTORY = 2**26  # entries of the search's loss history, patterns x restarts x generations (512 MiB in float64)
+MAX_BATCH = 2**22  # candidates simulated in one batch (search or robustness)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +115,27 @@ def _search_shape(s: Settings, space: S.SearchSpace) -> tuple[int, int, int]:
     return restarts, population, generations
 
 
+def _check_sizes(
+    n_patterns: int, restarts: int, lane_pool: int, population: int, generations: int, numbers: dict
+) -> None:
+    """Refuse a run whose arrays would not fit: the search's loss history, its simulated batch
+    (jittered copies included) and the robustness batch, each against its limit."""
+    copies = 3 if numbers["full_loss"] == "every" and numbers["jitter"] > 0 else 1
+    sizes = (
+        ("the search's loss history", "patterns x restarts x lane_pool x generations",
+         (n_patterns, restarts, lane_pool, generations), MAX_HISTORY, "budget (--budget), restarts or lane_pool"),
+        ("the search's batch", "patterns x restarts x population_size x jitter copies",
+         (n_patterns, restarts, population, copies), MAX_BATCH, "restarts or population_size"),
+        ("the robustness batch", "patterns x (robustness_copies + 1)", (n_patterns, numbers["robustness_copies"] + 1),
+         MAX_BATCH, "robustness_copies"),
+    )
+    for what, formula, factors, limit, lower in sizes:
+        n = math.prod(factors)
+        if n > limit:
+            raise ValueError(f"{what} would hold {formula} = {' x '.join(map(str, factors))} = {n:,} entries, over "
+                             f"the limit of {limit:,}; lower {lower}")
+
+
 def _checked_options(s: Settings) -> dict[str, Any]:
     """Every option that has a check of its own (:class:`Settings` field metadata), checked."""
     return {
@@ -133,8 +157,9 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     space = S.search_space(model, bounds=s.bounds, fixed=s.fixed, gain=gain)
     restarts, population, generations = _search_shape(s, space)
     numbers = _checked_options(s)
-    core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
     lane_pool = checks.int_at_least("lane_pool", len(pats) if s.lane_pool is None else s.lane_pool, 1)
+    _check_sizes(len(pats), restarts, lane_pool, population, generations, numbers)
+    core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
     # the search's own checks (strategy and population, dtype, ...) without compiling anything
     S.init_state(space, s.strategy, population_size=population, generations=generations, restarts=restarts,
                  n_tasks=len(pats), seed=numbers["seed"], dtype=s.search_dtype, lane_pool=lane_pool)
@@ -162,4 +187,4 @@ def _record(resolved: Settings, space: S.SearchSpace, generations: int, pins: di
     return _results.plain(record)
 
 
-__all__ = ["PERTURBATION", "VALIDATION_DTYPE", "Plan", "default_gain_bounds", "plan"]
+__all__ = ["MAX_BATCH", "MAX_HISTORY", "PERTURBATION", "VALIDATION_DTYPE", "Plan", "default_gain_bounds", "plan"]

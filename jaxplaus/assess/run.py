@@ -8,10 +8,10 @@ progress reports. ``docs/assessment.md`` says what an assessment does and why, w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -90,8 +90,15 @@ def assess(
             names go into the settings (a resume must ask for the same ones).
 
     Raises:
-        ValueError / TypeError: for any bad argument (before anything is written);
-        :class:`jaxplaus.results.RunDirectoryError` (a ValueError) when ``out`` cannot be used.
+        ValueError / TypeError: for any bad argument, the sizes the run would allocate included
+            (before anything is written or searched);
+        :class:`jaxplaus.results.RunDirectoryError` (a ValueError) when ``out`` cannot be used, or
+            its checkpoint belongs to other settings or library versions (its fingerprint);
+        :class:`jaxplaus.errors.DamagedFileError` (a ValueError) when a file of ``out`` is damaged;
+        :class:`jaxplaus.errors.RunLockedError` when another process is writing ``out`` (it is
+            locked while this call writes it);
+        OSError: when a file cannot be written (disk full, read-only); the files written before
+            stay intact, and a resume continues from them.
     """
     t_start, started = time.perf_counter(), _now()
     given = {k: v for k, v in (("model", model), ("patterns", patterns)) if v is not None}
@@ -108,11 +115,32 @@ def assess(
     status = "new" if run_dir is None else run_dir.prepare(p.record, resume, upgrade=upgraded)
     if status == "complete":
         return _finished(run_dir, p, progress)
-    # ---- everything is checked: from here on, the run directory is written
-    initial, clock = _open(run_dir, status, p)
+    # ---- everything is checked: from here on, the run directory is written, by this process alone
+    with _writing(run_dir, p.record, resume) as status:
+        if status == "complete":  # another process finished it meanwhile
+            return _finished(run_dir, p, progress)
+        return _run(p, run_dir, status, chunk, progress, validators, t_start, started)
+
+
+@contextlib.contextmanager
+def _writing(run_dir, record, resume: bool):
+    """The run directory's status (:meth:`~jaxplaus.results.RunDirectory.prepare`) checked again
+    while this process holds its lock (the directory created first); without one, ``"new"``."""
+    if run_dir is None:
+        yield "new"
+        return
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    with run_dir.locked():
+        yield run_dir.prepare(record, resume, upgrade=upgraded)
+
+
+def _run(p: Plan, run_dir, status: str, chunk: int, progress, validators: tuple, t_start: float, started: str):
+    """Search, validate and write: the assessment of a checked plan (``status`` "new" or "resume")."""
+    fingerprint = _results.fingerprint(p.record, versions())
+    initial, clock = _open(run_dir, status, p, fingerprint)
     report = _Reporter(p, progress, t_start, clock)
     objectives = _objectives(p)
-    result = _search(p, objectives, run_dir, initial, clock, chunk, report)
+    result = _search(p, objectives, run_dir, initial, clock, chunk, report, fingerprint)
     search_s = clock.search_s() if report.chunks else clock.before
     outcomes, validation_s = _validate(p, result, validators, report)
     search = _search_record(result, objectives)
@@ -168,23 +196,20 @@ def _finished(run_dir, p: Plan, progress) -> Assessment:
     return done
 
 
-def _open(run_dir, status: str, p: Plan):
+def _open(run_dir, status: str, p: Plan, fingerprint: str):
     """``(initial search state arrays or None, clock)``: a new run's settings written, or a resumed
-    run's checkpoint read."""
+    run's checkpoint read (refused unless it carries this run's ``fingerprint``)."""
     n_pat = len(p.patterns)
     initial, meta = None, {}
     if status == "new" and run_dir is not None:
         run_dir.start(p.record, versions())
     elif status == "resume":
-        saved = run_dir.read_settings().get("versions", {})
-        changed = {k: (saved.get(k), v) for k, v in versions().items() if saved.get(k) != v}
-        if changed:
-            warnings.warn(
-                f"Resuming {str(run_dir.path)!r} with other library versions ({changed}): the result may differ "
-                "from an uninterrupted run's",
-                stacklevel=3,
-            )
-        ck = run_dir.read_checkpoint()
+        try:
+            ck = run_dir.read_checkpoint(fingerprint)
+        except _results.RunDirectoryError as err:
+            saved = run_dir.read_settings().get("versions", {})
+            changed = {k: [saved.get(k), v] for k, v in versions().items() if saved.get(k) != v}
+            raise _results.RunDirectoryError(f"{err} (versions changed since: {changed})") if changed else err
         if ck is not None:
             initial, meta = ck
     solved_at = np.asarray(meta.get("solved_at_s", np.full(n_pat, -1.0)), np.float64).copy()
@@ -194,9 +219,11 @@ def _open(run_dir, status: str, p: Plan):
 
 
 def _search(
-    p: Plan, objectives: SearchObjectives, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter
+    p: Plan, objectives: SearchObjectives, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter,
+    fingerprint: str,
 ) -> S.SearchResult:
-    """The search of every pattern at once; a checkpoint and a progress report after each chunk."""
+    """The search of every pattern at once; a checkpoint (with the run's ``fingerprint``) and a
+    progress report after each chunk."""
 
     def on_chunk(state, done):
         report.chunks += 1
@@ -204,7 +231,7 @@ def _search(
         now = clock.search_s()
         clock.solved_at[(best <= 0) & (clock.solved_at < 0)] = now
         if run_dir is not None:
-            run_dir.write_checkpoint(S.state_to_arrays(state), clock.meta())
+            run_dir.write_checkpoint(S.state_to_arrays(state), clock.meta(), fingerprint)
         report("search", done, best)
 
     s = p.settings

@@ -26,6 +26,7 @@ from jaxplaus.patterns.criteria import Criterion
 from jaxplaus.patterns.protocol import GROUPS, Protocol, Reference
 
 DEFAULT_WARMUP = 500  # samples of the protocol's first input held before it starts
+MAX_WARMUP = 100_000  # its upper bound: 200 x the default, a fraction of a second to simulate
 NONFINITE_LOSS = 1e4  # the loss of a candidate whose dynamics blew up (worse than any miss)
 
 # Every pattern starts from rest: a model that keeps firing under the protocol's initial input

@@ -138,6 +138,9 @@ def search_space(
             raise ValueError(f"fixed[{name!r}]: expected a number, got {value!r}") from None
         if not math.isfinite(v):
             raise ValueError(f"fixed[{name!r}]: the value must be finite, got {v}")
+        if v <= 0 and (name == GAIN or params[name].log):  # a rate, time constant, step or gain: 0 freezes the model
+            raise ValueError(f"fixed[{name!r}]: {name!r} is a positive quantity (searched on a log scale), "
+                             f"so its value must be > 0; got {v:g}")
         fixed_values[name] = v
 
     names, lo, hi, log, symlog = [], [], [], [], []
