@@ -84,12 +84,13 @@ class Summary(NamedTuple):
 # ----------------------------------------------------------------------------- the kernel
 
 
-def _scan(model: Model, params, stimulus, state0, axes, carry_fn):
+def _scan(model: Model, params, stimulus, state0, axes, carry_fn, until=None):
     """The one simulation kernel, traced inside jit.
 
     Runs ``model.step`` over the samples of ``stimulus`` for a flat batch of ``B`` candidates.
     ``carry_fn(sample, extra) -> (extra, out)`` is what each sample adds to the scan carry and
-    outputs (traces or a reducer), vmapped over candidates like the step.
+    outputs (traces or a reducer), vmapped over candidates like the step. ``until``: ``[B]``
+    int32 or None, the finiteness flag covers each candidate's first ``until`` samples only.
     """
     p_axes = dict(axes[0])
     stim_axis, s0_axis = axes[1], axes[2]
@@ -128,14 +129,16 @@ def _scan(model: Model, params, stimulus, state0, axes, carry_fn):
         xb = jnp.broadcast_to(x, v.shape)
         sample = Sample(jnp.broadcast_to(k, v.shape), xb, v, spike, state)
         extra, out = carry_fn(sample, extra)
+        if until is not None:
+            ok = ok | (k >= until)
         return (state, finite & ok, extra), out
 
     finite0 = jnp.ones((batch,), jnp.bool_)
     return state, finite0, body, (steps, xs)
 
 
-def _trace_kernel(model, params, stimulus, state0, axes):
-    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, lambda s, e: (e, (s.v, s.spike)))
+def _trace_kernel(model, params, stimulus, state0, axes, until=None):
+    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, lambda s, e: (e, (s.v, s.spike)), until)
     (state, finite, _), (v, spikes) = jax.lax.scan(body, (state, finite, ()), xs)
     return v.T, spikes.T, finite, state
 
@@ -238,6 +241,7 @@ def simulate(
     state0: Any = None,
     *,
     dtype=jnp.float32,
+    finite_until=None,
 ) -> Trace:
     """Simulate ``model`` on ``stimulus`` and return the full traces.
 
@@ -249,6 +253,8 @@ def simulate(
         state0: initial state (a pytree like ``model.initial_state``'s, leaves broadcasting
             over the batch), or ``None`` for ``model.initial_state(params)``.
         dtype: ``float32`` (default) or ``float64``.
+        finite_until: ``[...]`` ints or None: ``finite`` covers each candidate's first
+            ``finite_until`` samples only (the rest pad a batch of stimuli of several lengths).
 
     Returns:
         A :class:`Trace` whose arrays have the broadcast batch shape ``[...]`` in front.
@@ -256,7 +262,8 @@ def simulate(
     dt = canonical_dtype(dtype)
     with precision(dt):
         model, batch_shape, p, stim, s0, axes = prepare(model, params, stimulus, state0, dt)
-        v, spikes, finite, state = _trace_jit(model, p, stim, s0, axes)
+        until = None if finite_until is None else jnp.broadcast_to(jnp.asarray(finite_until, jnp.int32), batch_shape)
+        v, spikes, finite, state = _trace_jit(model, p, stim, s0, axes, None if until is None else until.reshape(-1))
         return Trace(
             v=v.reshape(batch_shape + v.shape[1:]),
             spikes=spikes.reshape(batch_shape + spikes.shape[1:]),

@@ -1,10 +1,11 @@
 """Validation of the search's winners: the strict float64 verdict, extra validators, robustness.
 
-A pattern passes only if the strict validator (:meth:`Pattern.check
-<jaxplaus.patterns.base.Pattern.check>`: full float64 traces, the control run, every criterion)
-passes its chosen point. The chosen point is the best lane's best; if the search and the
-validator disagree (search loss 0, validation failed), the next lane's best with search loss 0 is
-tried, in order of loss. Extra :class:`Validator` objects (e.g. ``norse_bridge.norse_validator()``)
+A pattern passes only if the strict validator (full float64 traces, the control run, every
+criterion: :meth:`Pattern.check <jaxplaus.patterns.base.Pattern.check>`, run for every
+pattern's best point at once by :func:`~jaxplaus.assess.strict.strict_verdicts`) passes its
+chosen point. The chosen point is the best lane's best; if the search and the validator
+disagree (search loss 0, validation failed), the next lane's best with search loss 0 is tried,
+in order of loss, one by one. Extra :class:`Validator` objects (e.g. ``norse_bridge.norse_validator()``)
 judge the chosen point too. Robustness is the share of perturbed copies of the chosen point (each
 searched dimension times ``1 + s delta``, ``s = +-1`` drawn per copy and dimension from
 ``numpy.random.default_rng([seed, crc32(pattern name)])``) that still pass, from one batched
@@ -25,6 +26,7 @@ from jaxplaus import search as S
 from jaxplaus._precision import precision
 from jaxplaus.assess.objective import SuiteLoss, batched_loss
 from jaxplaus.assess.plan import VALIDATION_DTYPE, Plan
+from jaxplaus.assess.strict import strict_verdicts
 
 
 class Validator(Protocol):
@@ -104,8 +106,25 @@ def physical(space: S.SearchSpace, z, dtype: str) -> dict[str, float]:
         return {k: float(v) for k, v in S.to_physical(space, jnp.asarray(z, dt)).items()}
 
 
-def choose(p: Plan, pattern, lane_best_loss: np.ndarray, lane_best_z: np.ndarray):
-    """The float64 verdict on a pattern's best point; more lanes if the search and the validator disagree.
+def best_lanes(p: Plan, result: S.SearchResult) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """``(lanes [P], points)``: each pattern's best lane (lowest search loss, the first on ties)
+    and its best point's physical values."""
+    loss = np.asarray(result.lane_best_loss, np.float64)
+    lanes = np.argmin(np.where(np.isfinite(loss), loss, np.inf), axis=1)
+    points = [physical(p.space, result.lane_best_z[t, lane], p.settings.search_dtype) for t, lane in enumerate(lanes)]
+    return lanes, points
+
+
+def first_verdicts(p: Plan, points: list[Mapping[str, float]]) -> list:
+    """The strict float64 verdict of each pattern's point, from one batched simulation
+    (:func:`~jaxplaus.assess.strict.strict_verdicts`)."""
+    stacked = {k: [float(pt[k]) for pt in points] for k in p.space.order}
+    return strict_verdicts(p.model, p.patterns, stacked, p.settings.warmup)
+
+
+def choose(p: Plan, pattern, lane_best_loss: np.ndarray, lane_best_z: np.ndarray, first: tuple):
+    """The float64 verdict on a pattern's best point ``first = (lane, params, verdict)``; more
+    lanes, one by one, while the search and the validator disagree.
 
     Args:
         lane_best_loss: ``[R]`` each lane's best search loss; lane_best_z: ``[R, D]`` its point.
@@ -113,18 +132,20 @@ def choose(p: Plan, pattern, lane_best_loss: np.ndarray, lane_best_z: np.ndarray
     Returns:
         ``((lane, params, verdict), lanes_checked)``.
     """
+    if first[2].passed:
+        return first, 1
     lane_loss = np.asarray(lane_best_loss, np.float64)
     order = np.argsort(np.where(np.isfinite(lane_loss), lane_loss, np.inf), kind="stable")
-    first, checked = None, 0
-    for k, lane in enumerate(order):
-        if k > 0 and not lane_loss[lane] <= 0:
+    checked = 1
+    for lane in order:
+        if not lane_loss[lane] <= 0:
             break
+        if lane == first[0]:
+            continue
         params = physical(p.space, lane_best_z[lane], p.settings.search_dtype)
         model_params, gain = split_gain(params)
         verdict = pattern.check(p.model, model_params, gain, warmup=p.settings.warmup, dtype=VALIDATION_DTYPE)
         checked += 1
-        if first is None:
-            first = (int(lane), params, verdict)
         if verdict.passed:
             return (int(lane), params, verdict), checked
     return first, checked
@@ -166,4 +187,6 @@ def robustness(p: Plan, params: list[Mapping[str, float]], passed: list[bool]) -
     return [float(np.mean(row[1:])) for row in ok]
 
 
-__all__ = ["Validator", "check_validators", "choose", "robustness", "run_validators"]
+__all__ = [
+    "Validator", "best_lanes", "check_validators", "choose", "first_verdicts", "robustness", "run_validators",
+]

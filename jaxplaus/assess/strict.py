@@ -1,0 +1,64 @@
+"""The strict validator on one point per pattern, in one batched float64 simulation.
+
+:meth:`Pattern.check <jaxplaus.patterns.base.Pattern.check>` judges one candidate of one
+pattern: its full float64 traces (protocol and control runs), their features, every criterion.
+Called once per pattern it costs a compilation and a few hundred milliseconds of eager work
+each. :func:`strict_verdicts` gives the same verdicts for one point per pattern from one
+simulation of all the patterns' protocols, padded to the longest (the padding is never scored,
+and the finiteness flag covers each protocol's own samples only) and one compiled reduction of
+the traces to features; only the verdicts, which read a handful of numbers, stay per pattern.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplaus import models as _models
+from jaxplaus._precision import precision
+from jaxplaus.patterns import runs
+from jaxplaus.patterns.base import Verdict
+from jaxplaus.patterns.suite import stacked_inputs
+from jaxplaus.simulate import simulate
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _features(patterns: tuple, warmup: int, v, spikes, control_v, control_spikes):
+    """``Features [P]`` of the recorded runs ``[P, L]`` of the ``patterns`` (``warmup`` static)."""
+    _, _, specs, _ = stacked_inputs(patterns, warmup)
+    return jax.vmap(lambda *a: runs.recorded(a[0], a[1], (a[2], a[3]), a[4]))(v, spikes, control_v, control_spikes,
+                                                                               specs)
+
+
+def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int) -> list[Verdict]:
+    """The strict float64 verdict of each pattern's point: ``patterns[t].check(model, params_t,
+    gain_t, warmup=warmup, dtype="float64")`` for every ``t``, from one batched simulation.
+
+    Args:
+        model: a Model or a registered name. patterns: the ``P`` patterns.
+        params: ``name -> [P]`` each pattern's point (every model parameter and ``"gain"``).
+        warmup: samples of the first input held before each protocol.
+    """
+    patterns = tuple(patterns)
+    stimuli, controls, _, ranges = stacked_inputs(patterns, warmup)
+    until = ranges[:, 1]  # each protocol's own samples: warm-up and protocol
+    gained = _models.with_input_gain(_models.get(model))
+    points = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    with precision("float64") as dt:
+        trace = simulate(gained, points, stimulus=stimuli, dtype=dt, finite_until=until)
+        control = simulate(gained, points, stimulus=controls, dtype=dt, finite_until=until)
+        features = _features(patterns, int(warmup), trace.v, trace.spikes, control.v, control.spikes)
+        features = jax.tree.map(np.asarray, features)
+        finite = np.asarray(trace.finite & control.finite)
+        return [
+            pattern.verdict(jax.tree.map(lambda a, t=t: jnp.asarray(a[t]), features), bool(finite[t]))
+            ._replace(controlled=True)
+            for t, pattern in enumerate(patterns)
+        ]
+
+
+__all__ = ["strict_verdicts"]
