@@ -1,0 +1,205 @@
+"""The cross-check of an automatic port (:mod:`norse_bridge.autoport`) against Norse 1.1.0 itself.
+
+The reference is Norse's own module ``norse.torch.module.snn.SNN`` (the time loop of Norse's
+``LIF``, ``LIFEx``, ``LSNN``, ... layers) over the cell's Norse step, in torch float32 under
+``torch.no_grad()``, with input ``[T, N]`` and ``record_states=True``. The port runs in
+``jaxplaus.simulate(..., dtype=float32)``. Both start from the cell's initial state of the same
+float32 parameters. Two comparisons, as for the hand ports (:mod:`norse_bridge.crosscheck`):
+
+- whole runs: spike trains, voltages and final states, candidate by candidate;
+- one step (``local_*``): the port fed Norse's recorded state before every step, against Norse's
+  next state, for every state leaf. Where a result is not bit-exact, each ``exp`` of the traced
+  graph is compared with torch's ``exp`` of the same argument (on the same ``[N]`` row): a step
+  whose inexact results all fall where those differ is an ``exp``-only difference, as for AdEx.
+
+:func:`verify` is the small check that decides whether a port is used (:func:`autoport.port_status`);
+:func:`crosscheck_cell_protocols` is the full one, the 20 protocols times ``n`` random draws.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from norse_bridge import autoport
+from norse_bridge._deps import require
+from norse_bridge.cell import NorseCell, getter
+from norse_bridge.floats import SMALLEST_NORMAL, abs_diff, bits_same
+from norse_bridge.runs import Batch, JaxRun, NorseRun
+
+EXP = "aten.exp.default"
+GAIN_RANGE = (1e-3, 1.0)  # the lif port's cross-check gains: every built-in cell is of the LIF family
+VERIFY_TOLERANCE = 1e-4  # largest relative one-step |dv| of a verified port (AdEx's hand port: 3.2e-5 with FMA)
+
+
+class PortDiffers(ValueError):
+    """An automatic port whose results differ from Norse's (the message says where and how)."""
+
+
+@functools.cache
+def port_model(cell: NorseCell):
+    """The port as a plain jaxplaus Model, NOT verified (what the checks run; see :func:`norse_bridge.norse_model`)."""
+    from jaxplaus.models.base import Model
+
+    return Model(
+        name=f"norse.{cell.name}[port]", parameters=dict(cell.parameters), initial_state=cell.checked_initial_state,
+        step=autoport.jax_step(cell), gain_bounds=tuple(cell.gain_bounds),
+    )
+
+
+def initial_states(cell: NorseCell, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The cell's float32 initial state of ``[N]`` parameters, ``{dotted path: [N]}``."""
+    import jax
+
+    return {k: np.array(v, np.float32) for k, v in jax.vmap(cell.checked_initial_state)(dict(params)).items()}
+
+
+def norse_loop(cell: NorseCell, b: Batch) -> NorseRun:
+    """Norse's ``SNN`` loop over the cell's step on ``b`` (torch float32): spikes ``[N, T]``, the
+    recorded states ``{dotted path: [T, N]}`` (plus ``"v"``, the voltage, if named otherwise)."""
+    torch, _ = require()
+    from norse.torch.module.snn import SNN
+
+    p = cell.norse_parameters({k: torch.from_numpy(b.params[k]) for k in cell.parameters})
+    s0 = cell.norse_state({k: torch.from_numpy(v) for k, v in b.state0.items()})
+    loop = SNN(activation=cell.norse_step(), state_fallback=None, p=p, dt=cell.dt, record_states=True)
+    with torch.no_grad():
+        z, states = loop(torch.from_numpy(np.ascontiguousarray(b.stim.T)), s0)
+    traces = {f: getter(f)(states).numpy() for f in cell.state_fields()}
+    traces.setdefault("v", traces[cell.voltage])
+    return NorseRun(p, z.numpy().T != 0, traces)
+
+
+def run_port(cell: NorseCell, b: Batch) -> JaxRun:
+    import jaxplaus
+
+    tr = jaxplaus.simulate(port_model(cell), b.params, b.stim, b.state0, dtype=np.float32)
+    return JaxRun(np.asarray(tr.spikes), np.asarray(tr.v), {k: np.asarray(v) for k, v in tr.state.items()},
+                  np.asarray(tr.finite))
+
+
+@functools.cache
+def _one_step_fn(cell: NorseCell):
+    """jit: ``(params [N], leaves before each step [T, N] each, x [T, N]) -> ((z, *leaves'), exp taps)``."""
+    import jax
+
+    prog, names = autoport.program(cell, "float32"), tuple(cell.parameters)
+
+    def one(p, leaves, x):
+        outs, taps = prog(x, *leaves, *(p[k] for k in names), taps=(EXP,))
+        return outs, [(arg, res) for _, arg, res in taps]
+
+    return jax.jit(jax.vmap(jax.vmap(one), in_axes=(None, 0, 0)))
+
+
+def _exp_differs(taps, steps, shape) -> np.ndarray:
+    """``[T, N]``: at ``steps``, XLA's result of some ``exp`` node differs from torch's ``exp`` of the
+    same argument (evaluated on the ``[N]`` row, as in Norse's step)."""
+    torch, _ = require()
+    out = np.zeros(shape, bool)
+    for arg, res in taps:
+        arg, res = np.asarray(arg), np.asarray(res)
+        for t in steps:
+            out[t] |= ~bits_same(torch.exp(torch.from_numpy(np.array(arg[t]))).numpy(), res[t])
+    return out
+
+
+def one_step(cell: NorseCell, b: Batch, norse_run: NorseRun) -> dict[str, np.ndarray]:
+    """The one-step fields of :class:`~norse_bridge.report.CrosscheckReport` (each ``[N]``); every
+    one-step spike difference counts as unexplained (a generic cell has no pre-reset voltage)."""
+    fields = cell.state_fields()
+    tr = norse_run.traces
+    prev = [np.concatenate([b.state0[f][None], tr[f][:-1]], axis=0) for f in fields]  # [T, N] each
+    outs, taps = _one_step_fn(cell)(b.params, prev, np.ascontiguousarray(b.stim.T))
+    z, nxt = np.asarray(outs[0]) != 0, [np.asarray(o) for o in outs[1:]]
+    spike_diff = z != norse_run.z.T
+    agree = ~spike_diff
+    inexact, rel = spike_diff.copy(), np.zeros(spike_diff.shape)
+    for f, before, mine in zip(fields, prev, nxt, strict=True):
+        d = abs_diff(mine, tr[f])
+        inexact |= agree & ~(bits_same(mine, tr[f]) | (d < SMALLEST_NORMAL))  # XLA flushes subnormals
+        with np.errstate(invalid="ignore", over="ignore"):
+            scale = np.maximum(np.maximum(np.abs(before), np.abs(tr[f])).astype(np.float64), 1.0)
+            r = d / np.where(np.isfinite(scale), scale, np.inf)
+        rel = np.maximum(rel, np.where(agree, np.nan_to_num(r, nan=0.0, posinf=np.inf), 0.0))
+    exp_only = ~inexact.any(axis=0)
+    if taps and inexact.any():
+        differs = _exp_differs(taps, np.flatnonzero(inexact.any(axis=1)), inexact.shape)
+        exp_only = ~(inexact & ~differs).any(axis=0)
+    return {
+        "local_spike_diffs": spike_diff.sum(axis=0),
+        "local_spike_unexplained": spike_diff.sum(axis=0),
+        "local_max_dv": rel.max(axis=0),
+        "local_exact": ~inexact.any(axis=0),
+        "local_exp_only": exp_only,
+    }
+
+
+def batch(cell: NorseCell, params: Mapping[str, np.ndarray], stim: np.ndarray) -> Batch:
+    """float32 ``[N]`` parameters (missing ones: the defaults), ``stim [N, T]``, the cell's initial state."""
+    n = stim.shape[0]
+    full = {k: np.broadcast_to(np.float32(params.get(k, p.default)), (n,)).copy() for k, p in cell.parameters.items()}
+    return Batch(full, np.asarray(stim, np.float32), initial_states(cell, full))
+
+
+def crosscheck_cell(cell: NorseCell, params, stim, *, labels: Sequence[str] | None = None):
+    """One batch: the port against Norse's loop, a :class:`~norse_bridge.report.CrosscheckReport`
+    (no threshold diagnosis: ``mismatches`` is empty, ``first_diff`` says where spikes differ)."""
+    from norse_bridge.crosscheck import _labels, _whole_runs
+    from norse_bridge.fma import mode
+    from norse_bridge.report import CrosscheckReport
+
+    b = batch(cell, params, stim)
+    jax_run, norse_run = run_port(cell, b), norse_loop(cell, b)
+    whole = _whole_runs(b, jax_run, norse_run)
+    whole.pop("dv")
+    return CrosscheckReport(
+        model=f"norse.{cell.name} (automatic port)", mode=mode(), n_steps=b.n_steps, labels=_labels(labels, b.n),
+        mismatches=(), **whole, **one_step(cell, b, norse_run),
+    )
+
+
+def crosscheck_cell_protocols(cell: NorseCell, n: int = 1000, seed: int = 0, protocols=None, *, gain_range=GAIN_RANGE):
+    """``n`` random draws (within the cell's bounds, :func:`~norse_bridge.candidates.random_parameters`)
+    on each protocol, a fresh log-uniform gain per draw and protocol: a
+    :class:`~norse_bridge.table.ProtocolTable`, as for the hand ports."""
+    from jaxplaus import patterns
+    from norse_bridge.candidates import random_gains, random_parameters
+    from norse_bridge.fma import mode
+    from norse_bridge.table import ProtocolRow, ProtocolTable
+
+    m = port_model(cell)
+    cands = random_parameters(m, n, seed, gain_range=gain_range)
+    rows = []
+    for j, pat in enumerate(patterns.resolve(protocols)):
+        rng = np.random.default_rng([seed, j + 1])
+        stim = pat.stimulus(random_gains(m, n, rng, gain_range))
+        rows.append(ProtocolRow(pat.name, pat.letter, crosscheck_cell(cell, cands.params, stim)))
+    return ProtocolTable(f"norse.{cell.name} (automatic port)", mode(), seed, tuple(rows))
+
+
+def verify(cell: NorseCell, n: int = 32, seed: int = 0, protocols=("tonic_spiking", "rebound_spike")) -> str:
+    """The check before a port is used: ``n`` random draws on ``protocols``, the port fed Norse's
+    state before every step. Returns what was checked; raises :class:`PortDiffers` when a spike
+    decision differs or a state leaf differs by more than :data:`VERIFY_TOLERANCE` relative to
+    ``max(1, |before|, |after|)``."""
+    table = crosscheck_cell_protocols(cell, n, seed, protocols)
+    diffs, dv = table.local_spike_diffs, table.max_local_dv
+    if diffs or not dv <= VERIFY_TOLERANCE:
+        worst = max(table.rows, key=lambda r: (int(r.report.local_spike_diffs.sum()), r.report.max_local_dv))
+        raise PortDiffers(
+            f"the automatic port of {cell.name!r} differs from Norse's step: fed Norse's state, {diffs} spike "
+            f"decisions differ and the largest relative one-step |dv| is {dv:.3g} (tolerance {VERIFY_TOLERANCE:g}); "
+            f"worst protocol {worst.protocol!r}"
+        )
+    return (
+        f"verified against Norse 1.1.0 ({table.candidates} runs on {', '.join(protocols)}): every one-step spike "
+        f"decision equal, max relative one-step |dv| {dv:.3g}, whole-run spike trains identical "
+        f"{table.identical}/{table.candidates}"
+    )
+
+
+__all__ = ["GAIN_RANGE", "PortDiffers", "crosscheck_cell", "crosscheck_cell_protocols", "norse_loop", "one_step",
+           "port_model", "verify"]
