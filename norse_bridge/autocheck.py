@@ -56,17 +56,22 @@ def initial_states(cell: NorseCell, params: Mapping[str, np.ndarray]) -> dict[st
     return {k: np.array(v, np.float32) for k, v in jax.vmap(cell.checked_initial_state)(dict(params)).items()}
 
 
-def norse_loop(cell: NorseCell, b: Batch) -> NorseRun:
+def norse_loop(cell: NorseCell, b: Batch, flush_denormal: bool = False) -> NorseRun:
     """Norse's ``SNN`` loop over the cell's step on ``b`` (torch float32): spikes ``[N, T]``, the
-    recorded states ``{dotted path: [T, N]}`` (plus ``"v"``, the voltage, if named otherwise)."""
+    recorded states ``{dotted path: [T, N]}`` (plus ``"v"``, the voltage, if named otherwise).
+    ``flush_denormal``: with ``torch.set_flush_denormal(True)`` (restored to off afterwards)."""
     torch, _ = require()
     from norse.torch.module.snn import SNN
 
     p = cell.norse_parameters({k: torch.from_numpy(b.params[k]) for k in cell.parameters})
     s0 = cell.norse_state({k: torch.from_numpy(v) for k, v in b.state0.items()})
     loop = SNN(activation=cell.norse_step(), state_fallback=None, p=p, dt=cell.dt, record_states=True)
-    with torch.no_grad():
-        z, states = loop(torch.from_numpy(np.ascontiguousarray(b.stim.T)), s0)
+    try:
+        torch.set_flush_denormal(flush_denormal)
+        with torch.no_grad():
+            z, states = loop(torch.from_numpy(np.ascontiguousarray(b.stim.T)), s0)
+    finally:
+        torch.set_flush_denormal(False)
     traces = {f: getter(f)(states).numpy() for f in cell.state_fields()}
     traces.setdefault("v", traces[cell.voltage])
     return NorseRun(p, z.numpy().T != 0, traces)
@@ -123,7 +128,7 @@ def one_step(cell: NorseCell, b: Batch, norse_run: NorseRun) -> dict[str, np.nda
         with np.errstate(invalid="ignore", over="ignore"):
             scale = np.maximum(np.maximum(np.abs(before), np.abs(tr[f])).astype(np.float64), 1.0)
             r = d / np.where(np.isfinite(scale), scale, np.inf)
-        rel = np.maximum(rel, np.where(agree, np.nan_to_num(r, nan=0.0, posinf=np.inf), 0.0))
+        rel = np.maximum(rel, np.where(agree & (d >= SMALLEST_NORMAL), np.nan_to_num(r, nan=0.0, posinf=np.inf), 0.0))
     exp_only = ~inexact.any(axis=0)
     if taps and inexact.any():
         differs = _exp_differs(taps, np.flatnonzero(inexact.any(axis=1)), inexact.shape)
@@ -144,7 +149,7 @@ def batch(cell: NorseCell, params: Mapping[str, np.ndarray], stim: np.ndarray) -
     return Batch(full, np.asarray(stim, np.float32), initial_states(cell, full))
 
 
-def crosscheck_cell(cell: NorseCell, params, stim, *, labels: Sequence[str] | None = None):
+def crosscheck_cell(cell: NorseCell, params, stim, *, labels: Sequence[str] | None = None, flush_denormal=False):
     """One batch: the port against Norse's loop, a :class:`~norse_bridge.report.CrosscheckReport`
     (no threshold diagnosis: ``mismatches`` is empty, ``first_diff`` says where spikes differ)."""
     from norse_bridge.crosscheck import _labels, _whole_runs
@@ -152,7 +157,7 @@ def crosscheck_cell(cell: NorseCell, params, stim, *, labels: Sequence[str] | No
     from norse_bridge.report import CrosscheckReport
 
     b = batch(cell, params, stim)
-    jax_run, norse_run = run_port(cell, b), norse_loop(cell, b)
+    jax_run, norse_run = run_port(cell, b), norse_loop(cell, b, flush_denormal)
     whole = _whole_runs(b, jax_run, norse_run)
     whole.pop("dv")
     return CrosscheckReport(
@@ -161,7 +166,9 @@ def crosscheck_cell(cell: NorseCell, params, stim, *, labels: Sequence[str] | No
     )
 
 
-def crosscheck_cell_protocols(cell: NorseCell, n: int = 1000, seed: int = 0, protocols=None, *, gain_range=GAIN_RANGE):
+def crosscheck_cell_protocols(
+    cell: NorseCell, n: int = 1000, seed: int = 0, protocols=None, *, gain_range=GAIN_RANGE, flush_denormal=False
+):
     """``n`` random draws (within the cell's bounds, :func:`~norse_bridge.candidates.random_parameters`)
     on each protocol, a fresh log-uniform gain per draw and protocol: a
     :class:`~norse_bridge.table.ProtocolTable`, as for the hand ports."""
@@ -176,7 +183,8 @@ def crosscheck_cell_protocols(cell: NorseCell, n: int = 1000, seed: int = 0, pro
     for j, pat in enumerate(patterns.resolve(protocols)):
         rng = np.random.default_rng([seed, j + 1])
         stim = pat.stimulus(random_gains(m, n, rng, gain_range))
-        rows.append(ProtocolRow(pat.name, pat.letter, crosscheck_cell(cell, cands.params, stim)))
+        report = crosscheck_cell(cell, cands.params, stim, flush_denormal=flush_denormal)
+        rows.append(ProtocolRow(pat.name, pat.letter, report))
     return ProtocolTable(f"norse.{cell.name} (automatic port)", mode(), seed, tuple(rows))
 
 
