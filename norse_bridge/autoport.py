@@ -4,7 +4,8 @@ One mechanism for every :class:`~norse_bridge.cell.NorseCell`, no translation pe
 
 1. :func:`trace` runs the cell's Norse step once under ``torch.fx``'s ``make_fx`` (fake tensors,
    ``torch.no_grad()``), on 0-dim tensors of one neuron: the input ``x``, the state's leaves and
-   the cell's parameters, all graph INPUTS (placeholders). What comes out is the flat graph of
+   the cell's parameters, all graph INPUTS (placeholders; a Norse parameter the cell does not
+   search keeps its Norse default, a constant). What comes out is the flat graph of
    aten operations the step performs: Norse's surrogate-gradient threshold (a
    ``torch.autograd.Function``) traces to its forward, ``gt`` and ``_to_copy``; ``dt`` and
    Norse's own constants (``0.0`` of the threshold, ``1`` of ``1 - z``) are the only constants.
@@ -163,7 +164,7 @@ def trace(cell: NorseCell, dtype: str = "float32") -> Program:
     example = [torch.zeros((), dtype=getattr(torch, dtype)) for _ in range(1 + len(fields) + len(names))]
     try:
         with torch.no_grad():
-            gm = make_fx(f, tracing_mode="fake")(*example)
+            gm = make_fx(f, tracing_mode="fake", _allow_non_fake_inputs=True)(*example)  # Norse's default tensors
     except Exception as err:  # data-dependent control flow, a step that does not fit, ...
         raise aten.Unsupported(f"make_fx could not trace {cell.name!r}'s Norse step: {type(err).__name__}: {err}")
     for node in gm.graph.nodes:
@@ -171,6 +172,7 @@ def trace(cell: NorseCell, dtype: str = "float32") -> Program:
             shapes = [tuple(getattr(n.meta.get("val"), "shape", (None,))) for n in node.args[0]]
             if any(s != () for s in shapes):
                 raise aten.Unsupported(f"the traced step's outputs must be 0-dim per neuron, got shapes {shapes}")
+    gm.graph.eliminate_dead_code()  # e.g. the surrogate gradient's alpha, lifted but unused forward
     return compile_graph(gm)
 
 
