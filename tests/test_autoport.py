@@ -161,3 +161,19 @@ def test_builtin_cells_use_their_ports(nb):
         m = nb.norse_model(c)
         assert m.port == "auto" and m.engine() == "jax", c
         assert "verified against Norse 1.1.0" in autoport.port_status(m.cell).reason
+
+
+def test_cli_crosschecks_a_cells_port(nb, capsys):
+    import argparse
+    import json
+
+    from norse_bridge import cli
+
+    parser = cli.configure_parser(argparse.ArgumentParser())
+    assert cli.run_cli(parser.parse_args(["--model", "norse.lsnn", "--n", "16", "--protocols", "A"])) == 0
+    out = capsys.readouterr().out
+    assert "norse.lsnn (automatic port)" in out and "16/16" in out and "automatic port: used (verified" in out
+    args = ["--model", "norse.lif_refrac", "--n", "8", "--protocols", "B", "--json"]
+    assert cli.run_cli(parser.parse_args(args)) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["identical"] == result["candidates"] == 8 and result["port"]["ok"]
