@@ -10,6 +10,8 @@ Wire it into a parent parser with::
 without them); ``run_cli`` imports them and, if they are missing, prints how to install them and
 returns 2. It prints a table (per protocol: candidates, spike trains identical, max |dv|,
 bitwise identical, and the one-step check) and returns 0 when every spike train agrees, else 1.
+``--model norse.<cell>`` checks a built-in cell's automatic JAX port (:mod:`norse_bridge.autocheck`)
+and says whether the port is used or refused (and why); a refused port also returns 1.
 """
 
 from __future__ import annotations
