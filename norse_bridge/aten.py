@@ -86,6 +86,12 @@ def _identity(a, *_, **__):
     return a
 
 
+def _pow(a, exponent):
+    if exponent != 2:  # torch's CPU kernel squares by one multiplication; other powers are not reproduced
+        raise Unsupported(f"aten.pow with exponent {exponent!r} (only 2, computed as a * a as torch does)")
+    return a * a
+
+
 def _clamp(a, lo=None, hi=None):
     if lo is not None:
         a = jnp.maximum(a, lo)
@@ -107,6 +113,7 @@ _BY_NAME: dict[str, dict[str, Callable] | Callable] = {
     "neg": lambda a: -a,
     "reciprocal": lambda a: 1 / a,
     "abs": jnp.abs,
+    "pow": {"Tensor_Scalar": _pow},
     "exp": jnp.exp,
     "log": jnp.log,
     "sqrt": jnp.sqrt,

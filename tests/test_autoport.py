@@ -2,7 +2,8 @@
 
 - The traced graph takes the parameters as INPUTS (vmapped values, not constants) and holds only
   aten operations of the table; Norse's surrogate threshold traces to ``gt``;
-- the automatic port of ``lif`` is the hand ``lif`` port bit for bit (float32 and float64);
+- the automatic ports of ``lif``, ``adex`` and ``izhikevich`` (Norse's steps, traced) are the hand
+  ports bit for bit (float32 and float64);
 - every built-in cell's port agrees with Norse's own modules (``LIF``, ``LIFEx``, ``LSNN``, a loop
   over ``LIFRefracCell``) spike for spike on random draws; with XLA's FMA off (a subprocess), bit
   for bit except where XLA's and torch's ``exp`` differ (``lif_ex``);
@@ -40,11 +41,11 @@ def nb(torch):
     return norse_bridge
 
 
-def _draws(model, n, seed, dtype="float32"):
+def _draws(model, n, seed, dtype="float32", gains=(1e-3, 1.0)):
     """``n`` random parameter sets and inputs ``[N, T]`` (tonic spiking times log-uniform gains)."""
     rng = np.random.default_rng(seed)
     params = {k: v.astype(dtype) for k, v in random_params(model, n, rng).items()}
-    gains = np.exp(rng.uniform(np.log(1e-3), np.log(1.0), n))
+    gains = np.exp(rng.uniform(np.log(gains[0]), np.log(gains[1]), n))
     x = (gains[:, None] * patterns.get("tonic_spiking").run_stimulus()[None, :]).astype(dtype)
     return params, x
 
@@ -71,15 +72,19 @@ def test_aten_table_refuses_what_it_would_not_reproduce(nb):
 
     with pytest.raises(aten.Unsupported, match="alpha=2"):
         aten.OPS["aten.add.Tensor"](1.0, 2.0, alpha=2)
+    with pytest.raises(aten.Unsupported, match="exponent 3"):
+        aten.OPS["aten.pow.Tensor_Scalar"](2.0, 3)
     with pytest.raises(aten.Unsupported, match="aten.sinh.default is not in"):
         aten.lookup("aten.sinh.default")
 
 
+@pytest.mark.parametrize("model", ["lif", "adex", "izhikevich"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_auto_lif_is_the_hand_lif_bit_for_bit(nb, dtype):
-    lif, auto = jp.models.get("lif"), nb.norse_model("lif", port="jax", register=False)
-    params, x = _draws(lif, 64, 3, dtype)
-    a, b = jp.simulate(lif, params, x, dtype=dtype), jp.simulate(auto, params, x, dtype=dtype)
+def test_auto_ports_are_the_hand_ports_bit_for_bit(nb, model, dtype):
+    hand = jp.models.get(model)
+    auto = nb.norse_model(nb.cells.port_cell(model), port="jax", register=False)  # Norse's step, traced
+    params, x = _draws(hand, 64, 3, dtype, gains=(0.25, 4.0) if model == "izhikevich" else (1e-3, 1.0))
+    a, b = jp.simulate(hand, params, x, dtype=dtype), jp.simulate(auto, params, x, dtype=dtype)
     assert 0 < np.asarray(a.spikes).any(axis=1).sum() < 64
     assert np.array_equal(np.asarray(a.spikes), np.asarray(b.spikes))
     for got, want in [(b.v, a.v), *((b.state[k], a.state[k]) for k in a.state)]:
