@@ -2,8 +2,8 @@
 
 Reference: Norse 1.1.0, ``norse.torch.functional.*_feed_forward_step`` (``dt = 0.001``; the
 input of a step is added to the cell's state as Norse's modules add it, see
-``shared/spec/norse-reference.md``). Every step of a :class:`NorseModel` *is* Norse's own torch
-function: nothing of its equations is ported to JAX.
+``shared/spec/norse-reference.md``). Every step of a :class:`NorseModel` is Norse's own torch
+function, called or traced: nothing of its equations is written by hand for JAX.
 
 :func:`norse_model` builds a jaxplaus :class:`~jaxplaus.models.Model` from a
 :class:`~norse_bridge.cell.NorseCell` (a user's, or a built-in one of :data:`CELLS`: ``lif``,
