@@ -19,7 +19,10 @@ first function that needs them, which raises an ImportError saying
 - :func:`norse_model` (any Norse feed-forward cell, described by a :class:`NorseCell`, as a
   jaxplaus black-box model that ``jaxplaus.assess`` can assess; :mod:`~norse_bridge.model`,
   :mod:`~norse_bridge.cell`, :mod:`~norse_bridge.host`; built-in cells in :data:`CELLS`, each port
-  as a cell: :mod:`~norse_bridge.cells`);
+  as a cell: :mod:`~norse_bridge.cells`); by default its step is the cell's automatic JAX port
+  (:mod:`~norse_bridge.autoport`: Norse's own step traced by ``make_fx`` and run through the aten
+  -> jax.numpy table :mod:`~norse_bridge.aten`, verified against Norse before use), else a callback
+  into Norse; :mod:`~norse_bridge.autocheck` cross-checks a port on the 20 protocols;
 - :mod:`norse_bridge.validate`: :func:`norse_validator`, the ``assess(validators=[...])`` entry
   that validates each winner in Norse (torch float64), and :func:`norse_run`;
 - :mod:`norse_bridge.cli`: the ``jaxplaus crosscheck`` command (``configure_parser``, ``run_cli``).

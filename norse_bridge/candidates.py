@@ -44,9 +44,10 @@ def random_parameters(model, n: int, seed: int = 0, *, gain_range: tuple[float, 
     """``n`` parameter sets drawn within ``model.parameters[name].lo/hi``, and an input gain each.
 
     Uniform in ``[lo, hi]``, log-uniform where ``Parameter.log``; values are rounded to float32
-    (and clipped back into the bounds), the numbers both engines then see.
+    (and clipped back into the bounds), the numbers both engines then see. ``model``: a port's
+    name, or any jaxplaus Model (an automatic port's: then ``gain_range`` is required).
     """
-    m = ports.get(model).jaxplaus_model()
+    m = model if hasattr(model, "parameters") else ports.get(model).jaxplaus_model()
     if n < 1:
         raise ValueError(f"n must be positive, got {n}")
     rng = np.random.default_rng(seed)

@@ -10,6 +10,8 @@ Wire it into a parent parser with::
 without them); ``run_cli`` imports them and, if they are missing, prints how to install them and
 returns 2. It prints a table (per protocol: candidates, spike trains identical, max |dv|,
 bitwise identical, and the one-step check) and returns 0 when every spike train agrees, else 1.
+``--model norse.<cell>`` checks a built-in cell's automatic JAX port (:mod:`norse_bridge.autocheck`)
+and says whether the port is used or refused (and why); a refused port also returns 1.
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ import json
 import subprocess
 import sys
 
+from norse_bridge.cells import CELLS
 from norse_bridge.mapping import MODELS
+
+CELL_MODELS = tuple(f"norse.{c}" for c in CELLS)  # the built-in cells' automatic ports
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the crosscheck options to ``parser`` (a subcommand's parser); returns it."""
     parser.description = parser.description or __doc__.splitlines()[0]
-    parser.add_argument("--model", required=True, choices=MODELS, help="the JAX port to check")
+    parser.add_argument(
+        "--model", required=True, choices=(*MODELS, *CELL_MODELS),
+        help="the JAX port to check: a hand port, or norse.<cell> for a built-in cell's automatic port",
+    )
     parser.add_argument("--n", type=int, default=1000, help="random parameter sets per protocol (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the parameter and gain draws (default 0)")
     parser.add_argument(
@@ -87,11 +95,24 @@ def run_cli(args: argparse.Namespace) -> int:
     except ValueError as err:  # e.g. an unknown protocol name
         print(f"jaxplaus crosscheck: {err}", file=sys.stderr)
         return 2
+    status = _port_status(args.model)
     if args.json:
-        print(json.dumps(table.to_dict()))
+        print(json.dumps({**table.to_dict(), **({"port": status} if status else {})}))
     else:
         print(table.format(max_mismatches=args.max_mismatches))
-    return 0 if table.all_identical else 1
+        if status:
+            print(f"automatic port: {'used' if status['ok'] else 'REFUSED'} ({status['reason']})")
+    return 0 if table.all_identical and (not status or status["ok"]) else 1
+
+
+def _port_status(model: str) -> dict | None:
+    """A built-in cell's automatic-port verdict (``ok``, ``reason``), None for a hand port."""
+    if model not in CELL_MODELS:
+        return None
+    from norse_bridge import autoport
+
+    ok, reason = autoport.port_status(CELLS[model.removeprefix("norse.")])
+    return {"ok": ok, "reason": reason}
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,9 @@ def crosscheck_protocols(
 ) -> ProtocolTable:
     """``n`` random candidates on each protocol (one batch of both engines per protocol).
 
+    ``model``: a port (``"lif"``, ``"adex"``, ``"izhikevich"``), or ``"norse.<cell>"``, a built-in
+    cell's automatic port (:func:`norse_bridge.autocheck.crosscheck_cell_protocols`; no presets).
+
     The parameter sets are drawn once (:func:`random_parameters` with ``seed``) and reused on every
     protocol; the input gain is drawn afresh per candidate and protocol. With ``presets=True``,
     each protocol's batch also holds the port's Norse preset driven by that protocol (izhikevich's),
@@ -49,6 +52,17 @@ def crosscheck_protocols(
     """
     from jaxplaus import patterns
 
+    if isinstance(model, str) and model.startswith("norse."):  # a built-in cell's automatic port
+        from norse_bridge import autocheck
+        from norse_bridge.cells import CELLS
+
+        name = model.removeprefix("norse.")
+        if name not in CELLS:
+            raise ValueError(f"unknown Norse cell {model!r}; built-in cells: {', '.join(CELLS)}")
+        return autocheck.crosscheck_cell_protocols(
+            CELLS[name], n, seed, protocols, gain_range=gain_range or autocheck.GAIN_RANGE,
+            flush_denormal=flush_denormal,
+        )
     port = ports.get(model)
     m = port.jaxplaus_model()
     cands = random_parameters(m, n, seed, gain_range=gain_range)

@@ -145,6 +145,11 @@ class ProtocolTable:
             f"straddles v_th within {NEAR_ULPS} ulp; exact: every result bit for bit; max rel: largest "
             "|dv| / max(1, |v|, |v'|))"
         )
+        if self.local_exp_only != self.local_exact:
+            lines.append(
+                f"1-step results Norse's but for exp (XLA's and torch's exp of the same argument differ): "
+                f"{self.local_exp_only}/{self.candidates} candidates (exact {self.local_exact})"
+            )
         presets = self.preset_reports()
         if presets:
             same = sum(v["identical"] for v in presets.values())

@@ -1,8 +1,9 @@
 """norse_bridge.NorseModel (a Norse cell as a jaxplaus black box) and the Norse validation of winners.
 
-- A NorseModel's step agrees with the same Norse cell run by Norse's own modules (not through the
-  callback) spike for spike and bit for bit, in float32 and float64;
-- a NorseModel (LIFEx, which has no JAX port) assessed on two patterns gives an Assessment and a
+- A NorseModel's callback step agrees with the same Norse cell run by Norse's own modules (not
+  through the callback) spike for spike and bit for bit, in float32 and float64 (the automatic
+  ports, a NorseModel's default, are tested in test_autoport.py);
+- a NorseModel (LIFEx, which has no hand-written JAX port) assessed on two patterns gives an Assessment and a
   run directory in the same format as a JAX model's, and can be resumed by name;
 - ``assess(validators=[...])``: the Norse validator agrees with the float64 validation on a
   passing winner and on failing candidates (with the same reasons); a pattern passes only if
@@ -86,7 +87,7 @@ def _norse_reference(torch, nb, cell_name, params, x):
 @pytest.mark.parametrize("cell_name", ["lif_ex", "lif_refrac", "lsnn"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_step_agrees_with_norse_modules(torch, nb, cell_name, dtype):
-    model = nb.norse_model(cell_name)
+    model = nb.norse_model(cell_name, port="callback", register=False)  # the automatic port: test_autoport.py
     rng = np.random.default_rng(1)
     n = 48
     params = {k: v.astype(dtype) for k, v in random_params(model, n, rng).items()}
@@ -127,7 +128,7 @@ def test_nonfinite_dynamics_do_not_raise(nb):
 
 @pytest.fixture(scope="module")
 def norse_run(nb, tmp_path_factory):
-    """A NorseModel (LIFEx: no JAX port) assessed on two patterns, tiny budget, no validators."""
+    """A NorseModel (LIFEx: no hand-written port) assessed on two patterns, tiny budget, no validators."""
     out = tmp_path_factory.mktemp("norse") / "lif_ex"
     model = nb.norse_model("lif_ex")
     return model, jp.assess(model, patterns=PATS, out=out, **TINY), out
