@@ -13,6 +13,7 @@ progress, extra validators) are arguments of :func:`jaxplaus.assess.assess`, not
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -86,10 +87,10 @@ class Settings:
     )
     strategy: str = _option("cma_es", "evosax strategy (see `jaxplaus list strategies`)")
     budget: int = _option(
-        12_800, "objective evaluations per pattern on average (patterns x budget in all, an upper bound)",
+        51_200, "objective evaluations per pattern on average (patterns x budget in all, an upper bound)",
         cli={"type": int},
     )
-    restarts: int = _option(4, "independent restart lanes per pattern", cli={"type": int})
+    restarts: int = _option(8, "independent restart lanes per pattern at first", cli={"type": int})
     population_size: int | None = _option(
         None, "candidates per lane and generation (default: the strategy's for the search's dimensions)",
         cli={"type": int},
@@ -120,7 +121,7 @@ class Settings:
         check=checks.number_in(0, 1, open_interval=True), record="robustness.delta",
     )
     search_dtype: str = _option(
-        "float64", "precision of the search (validation is always float64)", cli={"choices": SEARCH_DTYPES},
+        "float32", "precision of the search (validation is always float64)", cli={"choices": SEARCH_DTYPES},
         check=checks.one_of(SEARCH_DTYPES, " (the search's precision)"),
     )
     jitter: float = _option(
@@ -136,14 +137,14 @@ class Settings:
         "multiple", cli={"type": int}, check=checks.at_least(1), legacy=20,
     )
     full_loss: str = _option(
-        "every", "'every': each candidate scores the complete loss (protocol and control runs) at its worst of 3 "
+        "zeros", "'every': each candidate scores the complete loss (protocol and control runs) at its worst of 3 "
         "jittered copies (6 simulations); 'zeros': each is screened by its protocol run alone (1 simulation) and a "
         "loss of 0 counts only if the complete loss of the point and of its 2 jittered copies is 0 too",
         cli={"choices": FULL_LOSS_SCOPES}, check=checks.one_of(FULL_LOSS_SCOPES), legacy="every",
     )
     lagged_features: bool = _option(
-        False, "compute the pattern features one sample behind the step: about twice as fast; chaotic "
-        "candidates may round differently", cli={"action": "store_const", "const": True},
+        True, "compute the pattern features one sample behind the step (--no-lagged-features: in step): about "
+        "twice as fast; chaotic candidates may round differently", cli={"action": argparse.BooleanOptionalAction},
         check=checks.boolean, legacy=False,
     )
     core_lanes: int | None = _option(
