@@ -6,12 +6,15 @@ Runs ``jaxplaus assess`` (the command a user runs; default settings unless optio
 in this working tree and, with ``--baseline REV``, twice in a clean checkout of ``REV`` (a
 temporary ``git worktree``), each tree with its own persistent compilation cache, so the second
 run of each is warm. ``--current-extra`` adds options to this tree's runs only (an option the
-baseline does not have, such as a new speed setting). The runs alternate between the trees, so a change of machine load hits both.
-From each run's ``results.json``: objective evaluations, search seconds, wall seconds and the
+baseline does not have, such as a new speed setting). The runs alternate between the trees, so
+a change of machine load hits both. From each run's ``results.json``: objective evaluations, search seconds, wall seconds and the
 seconds outside the search (start-up, compilation not cached, validation, writing). Figures
 are those of the warm (second) runs; ``ratio`` is this tree's evaluations per second over the
-baseline's. Writes ``benchmarks/results/assessment.json`` (the machine, the load, both trees'
-runs and the ratio).
+baseline's. Then the loss path at the same batch: this tree's search objective (the resolved
+settings' screen) on one generation's candidates (patterns x restarts x population), best of 3
+calls after a first; ``rate_vs_loss_path`` is the warm assessment's neuron-steps per second of
+search over that rate. Writes ``benchmarks/results/assessment.json`` (the machine, the load,
+both trees' runs and the ratios).
 """
 
 from __future__ import annotations
@@ -51,6 +54,40 @@ def _run(tree: Path, cache: Path, out: Path, options: list[str]) -> dict:
         row["neuron_steps"] = res["search"]["neuron_steps"]
         row["neuron_steps_per_s"] = res["search"]["neuron_steps"] / search_s
     return row
+
+
+def loss_path(options: list[str]) -> dict:
+    """Neuron-steps per second of this tree's search objective on one generation's candidates,
+    for the settings ``options`` (command-line assess options) resolve to."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxplaus import search
+    from jaxplaus._precision import precision
+    from jaxplaus.assess import config
+    from jaxplaus.assess.objective import batched_loss, search_objectives
+    from jaxplaus.assess.plan import plan
+
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    p = plan(**config.given_options(parser.parse_args(options)))
+    s = p.settings
+    objective = search_objectives(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features,
+                                  s.full_loss).objective
+    n, per = len(p.patterns), s.restarts * s.population_size
+    with precision(s.search_dtype) as dt:
+        z = np.random.default_rng(0).uniform(size=(n, per, p.space.num_dims))
+        params = search.to_physical(p.space, jnp.asarray(z, dt))
+        tasks = jnp.arange(n, dtype=jnp.int32)
+        jax.block_until_ready(batched_loss(objective, params, tasks))
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            jax.block_until_ready(batched_loss(objective, params, tasks))
+            best = min(best, time.perf_counter() - t0)
+    steps = n * per * objective.samples_per_candidate()
+    return {"candidates": n * per, "seconds": best, "neuron_steps_per_s": steps / best}
 
 
 def _worktree(rev: str, where: Path) -> Path:
@@ -96,6 +133,10 @@ def main(argv=None) -> dict:
     if args.baseline:
         result["ratio"] = runs["current"][-1]["evaluations_per_s"] / runs["baseline"][-1]["evaluations_per_s"]
         print(f"evaluations per second, warm runs: {result['ratio']:.2f}x the baseline ({args.baseline})")
+    result["loss_path"] = loss_path(options + extra["current"])
+    result["rate_vs_loss_path"] = runs["current"][-1]["neuron_steps_per_s"] / result["loss_path"]["neuron_steps_per_s"]
+    print(f"neuron-steps per second of search, warm run: {result['rate_vs_loss_path']:.2f} of the loss path's at the "
+          f"same batch ({result['loss_path']['candidates']} candidates)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -56,9 +56,10 @@ def test_easy_patterns_pass_the_float64_validation(run):
         lo, hi = default_gain_bounds(MODEL)
         assert lo <= p.params["gain"] <= hi
         assert 0.0 <= p.robustness <= 1.0
-        assert 0 < p.evaluations <= KW["budget"]
+        assert 0 < p.evaluations <= len(PATTERNS) * KW["budget"]  # solved patterns' lanes go to the others
         assert 0 < p.evaluations_to_solve <= p.evaluations
-        assert p.lanes_checked >= 1 and 0 <= p.lane < KW["restarts"]
+        assert p.lanes_checked >= 1 and 0 <= p.lane < KW["restarts"] * len(PATTERNS)  # the lane pool
+    assert sum(p.evaluations for p in a.patterns) <= len(PATTERNS) * KW["budget"]
 
 
 def test_the_validated_parameters_pass_a_fresh_check(run):
@@ -91,7 +92,8 @@ def test_settings_versions_and_progress(run):
     assert s["generations"] == KW["budget"] // (16 * 2) and s["population_size"] == 16 and s["restarts"] == 2
     assert s["space"]["names"][-1] == "gain" and s["gain"] == list(default_gain_bounds(MODEL))
     assert s["validation_dtype"] == "float64" and s["robustness"]["copies"] == 16
-    assert s["search_dtype"] == "float64" and s["jitter"] == 1e-4
+    assert s["search_dtype"] == "float32" and s["jitter"] == 1e-4
+    assert s["full_loss"] == "zeros" and s["lagged_features"] is True and s["lane_pool"] == len(PATTERNS)
     assert set(a.versions) >= {"jaxplaus", "jax", "evosax", "numpy"}
     assert all(isinstance(e, Progress) for e in events)
     phases = [e.phase for e in events]
@@ -109,8 +111,8 @@ def test_the_search_records_what_it_simulated(run):
     # stay until both are solved), so at least every evaluation and at most every generation's lanes
     assert s["evaluations"] <= s["candidates_simulated"] <= s["generations_run"] * 16 * 2 * len(a.patterns)
     longest = max(patterns.get(p.name).n_samples for p in a.patterns)
-    # three jittered copies of each candidate, protocol and control runs padded to the longest
-    assert s["neuron_steps"] == s["candidates_simulated"] * 3 * 2 * (500 + longest)
+    # each candidate's protocol run, padded to the longest (its zeros confirmed apart, rarely)
+    assert s["neuron_steps"] == s["candidates_simulated"] * (500 + longest)
     assert a.timing["neuron_steps_per_s"] > 0
 
 
@@ -193,7 +195,7 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(budget=0), ValueError, "budget .* must be an int >= 1, got 0"),
         (dict(budget=-3), ValueError, "budget .* must be an int >= 1, got -3"),
         (dict(budget=2.5), TypeError, "budget .* must be an int"),
-        (dict(budget=10), ValueError, "budget 10 is less than one generation.*16 x 4 = 64"),
+        (dict(budget=10), ValueError, "budget 10 is less than one generation.*16 x 8 = 128"),
         (dict(restarts=0), ValueError, "restarts must be an int >= 1, got 0"),
         (dict(seed=-1), ValueError, "seed must be an int"),
         (dict(bounds={"a": (1.0, 0.0)}), ValueError, r"bounds\['a'\]: need lo < hi"),
@@ -209,7 +211,7 @@ def test_resume_refuses_other_settings(run, tmp_path):
         (dict(lagged_features="yes"), TypeError, "lagged_features must be True or False, got 'yes'"),
         (dict(search_dtype="float16"), ValueError, "search_dtype .* must be one of 'float32', 'float64', got 'float16'"),
         (dict(robustnes_copies=3), TypeError, r"unknown assessment options \['robustnes_copies'\]; the options are"),
-        (dict(core_lanes=5), ValueError, r"core_lanes must be an int in \[0, restarts=4\], got 5"),
+        (dict(core_lanes=9), ValueError, r"core_lanes must be an int in \[0, restarts=8\], got 9"),
         (dict(model="lif", core_lanes=1), ValueError, "core_lanes: model 'lif' has no core parameters"),
     ],
 )
@@ -223,7 +225,8 @@ def test_bad_input_is_named_and_nothing_is_written(tmp_path, kwargs, error, matc
 def test_plan_resolves_the_defaults():
     p = plan()
     assert p.record["model"] == "izhikevich2004" and len(p.record["patterns"]) == 20
-    assert p.record["budget"] == 12_800 and p.generations == 12_800 // (p.settings.population_size * 4)
+    assert p.record["budget"] == 51_200 and p.generations == 51_200 // (p.settings.population_size * 8)
+    assert p.settings.lane_pool == 20 and p.settings.search_dtype == "float32"
     assert default_gain_bounds("n2d2") == FALLBACK_GAIN_BOUNDS
     assert default_gain_bounds("lif")[0] <= 1e-3
     # a fixed gain leaves no gain dimension; a fixed parameter leaves the space
@@ -233,7 +236,7 @@ def test_plan_resolves_the_defaults():
     assert math.isclose(q.record["robustness"]["delta"], 0.01)
     assert np.isfinite(q.record["budget"])
     # core lanes: half the lanes search a, b, c, d and tau, with mn, bias at their defaults, gain 1
-    assert p.settings.core_lanes == 2 and p.record["core_lanes"] == 2
+    assert p.settings.core_lanes == 4 and p.record["core_lanes"] == 4
     assert p.pins == p.record["core_pins"] == {"mn": 5.0, "bias": 140.0, "gain": 1.0}
     assert plan(restarts=5).settings.core_lanes == 2 and plan(core_lanes=0).pins == {}
     assert q.settings.core_lanes == 0 and q.pins == {}  # lif declares no core
@@ -277,17 +280,18 @@ def test_every_settings_field_is_a_command_line_option_and_a_recorded_setting():
     assert recorded <= set(record)
 
 
-def test_the_fast_search_options_pass_the_easy_patterns_for_a_sixth_of_the_simulation(run):
-    """full_loss='zeros' simulates each candidate's protocol run once (a zero is confirmed by the
-    complete loss of it and its jittered copies); lagged_features computes the features one
-    sample behind the step."""
+def test_the_complete_loss_for_every_candidate_finds_the_same_profile_for_six_times_the_simulation(run):
+    """full_loss='every' scores every candidate by the complete loss (protocol and control runs)
+    at its worst of 3 jittered copies, in float64 with the features in step (the defaults before
+    the speed work): the same easy patterns pass."""
     from jaxplaus import patterns
 
     a, _, _ = run
-    fast = assess(MODEL, PATTERNS, full_loss="zeros", lagged_features=True, **KW)
-    assert fast.profile == a.profile and all(p.robustness is not None for p in fast.patterns)
-    assert fast.settings["full_loss"] == "zeros" and fast.settings["lagged_features"] is True
+    full = assess(MODEL, PATTERNS, full_loss="every", lagged_features=False, search_dtype="float64", lane_pool=1,
+                  **KW)
+    assert full.profile == a.profile and all(p.robustness is not None for p in full.patterns)
+    assert full.settings["full_loss"] == "every" and full.settings["lagged_features"] is False
     longest = max(patterns.get(p).n_samples for p in PATTERNS)
-    assert fast.search["neuron_steps"] == fast.search["candidates_simulated"] * (500 + longest)
+    assert full.search["neuron_steps"] == full.search["candidates_simulated"] * 3 * 2 * (500 + longest)
     with pytest.raises(ValueError, match="full_loss must be one of 'every', 'zeros', got 'some'"):
         plan(full_loss="some")
