@@ -79,8 +79,10 @@ def _disk_full_at(monkeypatch, name: str) -> None:
     (["--fixed", "tau=0"], ["fixed['tau']", "must be > 0"]),
     (["--robustness-copies", "10000000000"], ["robustness batch", "10,000,000,001", "lower robustness_copies"]),
     (["--budget", "100000000000"], ["loss history", "over the limit", "lower budget"]),
-    (["--restarts", "2000", "--population-size", "1000", "--budget", "2000000"],
+    (["--restarts", "2000", "--population-size", "1000", "--budget", "2000000", "--full-loss", "every"],
      ["search's batch", "1 x 2000 x 1000 x 3 = 6,000,000", "lower restarts or population_size"]),
+    (["--restarts", "5000", "--population-size", "1000", "--budget", "5000000"],
+     ["search's batch", "1 x 5000 x 1000 x 1 = 5,000,000", "lower restarts or population_size"]),
     (["--warmup", "100000000"], ["warmup must be an int in [1, 100000]", "100000000"]),
 ])
 def test_every_option_is_checked_before_anything_is_written(capsys, tmp_path, monkeypatch, args, needles):

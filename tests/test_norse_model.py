@@ -319,11 +319,11 @@ def test_bad_cells_and_validators_are_clear_errors(nb):
     with pytest.raises(ValueError, match="'n2d2' has no Norse counterpart"):
         nb.norse_validator().check("n2d2")
     with pytest.raises(ValueError, match="n2d2"):
-        jp.assess("n2d2", patterns=["A"], budget=64, validators=[nb.norse_validator()])
+        jp.assess("n2d2", patterns=["A"], budget=128, validators=[nb.norse_validator()])
     with pytest.raises(TypeError, match="validator"):
-        jp.assess("lif", patterns=["A"], budget=64, validators=[object()])
+        jp.assess("lif", patterns=["A"], budget=128, validators=[object()])
     with pytest.raises(ValueError, match="'never' given more than once"):
-        jp.assess("lif", patterns=["A"], budget=64, validators=[_Never(), _Never()])
+        jp.assess("lif", patterns=["A"], budget=128, validators=[_Never(), _Never()])
 
 
 def _fields(cell):
@@ -344,7 +344,7 @@ def test_cli_validate_norse_errors(nb, tmp_path, capsys):
                 "--patterns",
                 "A",
                 "--budget",
-                "64",
+                "128",
                 "--out",
                 str(tmp_path / "x"),
                 "--validate-norse",

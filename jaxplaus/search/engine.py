@@ -288,16 +288,11 @@ def run_search(
     ask / evaluate / tell in an on-device loop, vmapped over lanes. Each lane starts from a
     uniformly random mean (or population) in the unit cube and restarts in place, keeping its
     best-so-far, when its spread collapses, it stagnates or its state turns non-finite
-    (:mod:`jaxplaus.search.lane`). With ``stop_at_zero``, once any lane of a task reaches loss
-    <= 0, the task's lanes are frozen (no more evaluations); every ``rebatch_every``
-    generations the solved tasks' lanes leave the simulated batch and, with a ``lane_pool``
-    above 1, the unsolved tasks' next lanes take their places
-    (:func:`~jaxplaus.search.engine.active_lanes`); when every task is solved the remaining
-    generations are skipped. Each lane draws its own random numbers (the generation's key
-    folded with its task's index and its own), whichever lanes share its batch.
-
-    The objective is a static argument: pass the same (or an equal, hashable) objective to reuse
-    the compiled program, e.g. a module-level function or a frozen dataclass with ``__call__``.
+    (:mod:`jaxplaus.search.lane`). With ``stop_at_zero`` a solved task's lanes are frozen, and
+    leave the batch at the next multiple of ``rebatch_every`` generations, where unsolved
+    tasks' next lanes take their places (:func:`active_lanes`). Each lane draws its own random
+    numbers (the key folded with its task and its own index), whichever lanes share its batch.
+    The objectives are static arguments: equal (hashable) objectives reuse the compiled program.
 
     Args:
         objective: ``(params, task) -> loss [pop]``, pure JAX, minimised, hashable. ``params`` maps
@@ -308,14 +303,12 @@ def run_search(
         strategy: a name of :data:`~jaxplaus.search.strategies.STRATEGIES` or a ``Strategy``.
         population_size: candidates per lane and generation; default ``default_population_size``.
         generations: total generations (a resumed run counts the ones already done).
-        restarts: independent lanes per task at first. n_tasks: tasks; the objective gets the
-            task index.
+        restarts: lanes per task at first. n_tasks: tasks; the objective gets the task index.
         seed: the random seed; the same seed gives the same result, bit for bit.
         chunk: generations per compiled call (default: all). Between chunks, ``on_chunk(state,
             generations_done)`` is called (also after the last).
-        initial_state: a :class:`SearchState`, or its ``state_to_arrays`` dict (e.g.
-            ``dict(np.load(path))``), to resume from; the other arguments must be those of the
-            interrupted run. The result equals that of an uninterrupted run.
+        initial_state: a :class:`SearchState`, or its ``state_to_arrays`` dict, to resume from
+            (the other arguments those of the interrupted run): the uninterrupted run's result.
         dtype: float32 or float64.
         x_tol: the spread below which a lane restarts, in unit-cube coordinates.
         patience: generations without improvement before a lane restarts; default
@@ -325,18 +318,14 @@ def run_search(
             lane at the cube's centre; distribution-based strategies only).
         share: the probability that a lane's (re)start begins at a solved task's best point
             (picked at random; population-based strategies: one member of the population).
-        pin: ``name -> value`` (physical units) for some searched dimensions, held at these
-            values (a value outside its bounds at the nearer bound) in the last ``pinned_lanes``
-            lanes of every task: those lanes search the subspace of the other dimensions.
-        pinned_lanes: how many of every ``restarts`` consecutive lanes are pinned (0 to
-            ``restarts``): the last ones.
+        pin: ``name -> value`` (physical units) held (clipped to the bounds) in the pinned
+            lanes, the last ``pinned_lanes`` (0 to ``restarts``) of every ``restarts`` lanes.
         rebatch_every: solved tasks leave the simulated batch (and join the donor pool) at the
             next multiple of this many generations (default :data:`REBATCH_EVERY`).
         confirm_jitter: a loss of 0 counts only if two copies moved by ``x (1 +- confirm_jitter)``
             score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
-        confirm_objective: a loss of 0 counts only if this objective (hashable, as
-            ``objective``) scores the point, and its jittered copies, 0 too: e.g. a complete
-            loss where ``objective`` is a cheaper screen of it. None: no such check.
+        confirm_objective: a loss of 0 counts only if this (hashable) objective scores the point
+            and its jittered copies 0 too, e.g. the complete loss ``objective`` screens for.
         lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` the
             lanes of solved tasks go to the unsolved tasks' next lanes, up to that many each,
             so every generation simulates up to ``n_tasks x restarts`` lanes (1: no hand-over).
@@ -349,13 +338,10 @@ def run_search(
     with precision(canonical_dtype(dtype)):
         config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
                                lane_pool)
+    config = with_run_options(config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share,
+                              pin=pin, pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter)
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
-    rebatch_every = positive_int("rebatch_every", rebatch_every)
-    config = with_run_options(
-        config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share, pin=pin,
-        pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter,
-    )
-    seed = check_seed(seed)
+    rebatch_every, seed = positive_int("rebatch_every", rebatch_every), check_seed(seed)
     with precision(config.dtype), _rng():
         check_objective(objective, config)
         if confirm_objective is not None:
