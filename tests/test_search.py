@@ -374,14 +374,16 @@ def test_same_seed_same_result_other_seed_other_result(long_run):
 
 def test_search_state_is_one_pytree_with_the_lanes_as_a_field():
     state = S.init_state(SPACE, "cma_es", generations=4, restarts=2, n_tasks=3)
-    assert [f for f in state.__dataclass_fields__] == ["lanes", "history", "batch", "donors", "key", "generation"]
+    assert [f for f in state.__dataclass_fields__] == ["lanes", "history", "batch", "accepted", "donors", "key",
+                                                      "generation"]
     assert state.lanes.best_loss.shape == (3, 2) and state.lanes.best_z.shape == (3, 2, D)
     assert state.history.shape == (3, 2, 4) and state.batch.shape == (3, 2)
     keys = list(S.state_to_arrays(state))
     assert ".lanes.best_loss" in keys and ".lanes.strategy.mean" in keys and ".history" in keys
     assert not any(k.startswith((".best_loss", ".strategy")) for k in keys)
     with pytest.raises(TypeError):  # no positional construction: a reordered field cannot mix arrays
-        S.SearchState(state.lanes, state.history, state.batch, state.donors, state.key, state.generation)
+        S.SearchState(state.lanes, state.history, state.batch, state.accepted, state.donors, state.key,
+                      state.generation)
 
 
 def test_a_checkpoint_in_the_flat_layout_before_lanes_still_loads():
@@ -502,3 +504,24 @@ def test_a_zero_counts_only_when_its_jittered_copies_score_zero_too():
     assert robust.best_loss[0] == 0 and plain.best_loss[0] == 0 and robust.best_loss[1] > 0
     with pytest.raises(ValueError, match=r"confirm_jitter must be a number in \[0, 0.1\]"):
         S.run_search(hostile, SPACE, generations=2, confirm_jitter=0.5)
+
+
+def test_a_zero_the_judge_rejects_is_no_zero_and_the_task_searches_on():
+    """``accept``: the judge rejects points of task 0's zero ball left of its centre; the first
+    zeros found there are rejected (kept at the judge's loss, the lane restarted) and the task
+    ends solved at a point the judge accepts, the same whether run whole or in chunks."""
+    edge = float(TARGETS[0][0])
+
+    def judge(params):
+        z = np.asarray(S.to_unit(SPACE, {k: jnp.asarray(v) for k, v in params.items()}))
+        ok = z[:, 0] >= edge
+        return ok, np.where(ok, 0.0, 0.5)
+
+    kw = dict(population_size=16, generations=200, restarts=2, n_tasks=2, seed=0, accept=judge)
+    whole = S.run_search(hostile, SPACE, "cma_es", **kw)
+    chunked = S.run_search(hostile, SPACE, "cma_es", chunk=7, **kw)
+    assert whole.best_loss[0] == 0 and whole.best_z[0, 0] >= edge
+    assert np.any(whole.lane_best_loss[0] == 0.5)  # a rejected zero, kept at the judge's loss
+    assert bool(whole.state.accepted[0]) and not bool(whole.state.accepted[1])
+    for name in ("best_loss", "best_z", "lane_best_loss", "evaluations", "restarts_done"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)

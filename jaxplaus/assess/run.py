@@ -33,6 +33,7 @@ from jaxplaus.assess.validation import (
     first_verdicts,
     robustness,
     run_validators,
+    zero_judge,
 )
 
 DEFAULT_CHUNK = 20  # generations per compiled call: progress and a checkpoint after each
@@ -242,7 +243,7 @@ def _search(
         population_size=s.population_size, generations=p.generations, restarts=s.restarts, n_tasks=len(p.patterns),
         seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
         pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every, lane_pool=s.lane_pool,
-        confirm_jitter=objectives.confirm_jitter, confirm_objective=objectives.confirming,
+        confirm_jitter=objectives.confirm_jitter, confirm_objective=objectives.confirming, accept=zero_judge(p),
     )
 
 

@@ -122,6 +122,18 @@ def first_verdicts(p: Plan, points: list[Mapping[str, float]]) -> list:
     return strict_verdicts(p.model, p.patterns, stacked, p.settings.warmup)
 
 
+def zero_judge(p: Plan):
+    """The search's judge of its zeros (``run_search(accept=...)``): the strict float64 validator
+    on one point per pattern, ``params {name: [P]} -> (passed [P], loss [P])``."""
+
+    def judge(params):
+        stacked = {k: np.asarray(v, np.float64) for k, v in params.items()}
+        verdicts = strict_verdicts(p.model, p.patterns, stacked, p.settings.warmup)
+        return np.array([v.passed for v in verdicts]), np.array([v.loss for v in verdicts])
+
+    return judge
+
+
 def choose(p: Plan, pattern, lane_best_loss: np.ndarray, lane_best_z: np.ndarray, first: tuple):
     """The float64 verdict on a pattern's best point ``first = (lane, params, verdict)``; more
     lanes, one by one, while the search and the validator disagree.
@@ -189,4 +201,5 @@ def robustness(p: Plan, params: list[Mapping[str, float]], passed: list[bool]) -
 
 __all__ = [
     "Validator", "best_lanes", "check_validators", "choose", "first_verdicts", "robustness", "run_validators",
+    "zero_judge",
 ]

@@ -31,6 +31,7 @@ from jaxplaus.search.config import (
     search_config,
     with_run_options,
 )
+from jaxplaus.search.accept import accepted
 from jaxplaus.search.confirm import confirm
 from jaxplaus.search.lane import run_lanes
 from jaxplaus.search.result import SearchResult, search_result
@@ -251,22 +252,22 @@ def _start_state(config: SearchConfig, seed: int, initial: SearchState | Mapping
     return state
 
 
-def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int):
+def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int, judge):
     """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations (each cut
-    where the batch is set again, every ``every`` generations), calling ``on_chunk(state,
-    generations_done)`` after each."""
+    where the batch is set again, every ``every`` generations, after ``judge`` judged the new
+    zeros), calling ``on_chunk(state, generations_done)`` after each."""
     done = int(state.generation)
     while done < config.generations:
         end = min(done + chunk, config.generations)
         while done < end:
             if done % every == 0:
-                state = rebatch(config, state)
+                state = rebatch(config, state if judge is None else accepted(config, state, judge))
             n = min(end - done, every - done % every)
             state = advance_batch(config, objectives, state, n)
             done += n
         if on_chunk is not None:
             on_chunk(state, done)
-    return state
+    return state if judge is None else accepted(config, state, judge)  # the last generations' zeros
 
 
 def run_search(
@@ -280,7 +281,7 @@ def run_search(
     x_tol: float = 1e-6, patience: int | None = None, stop_at_zero: bool = True, start: str = "uniform",
     share: float = 0.0, pin: Mapping[str, float] | None = None, pinned_lanes: int = 0,
     rebatch_every: int = REBATCH_EVERY, confirm_jitter: float = 0.0, confirm_objective: Callable | None = None,
-    lane_pool: int = 1,
+    lane_pool: int = 1, accept: Callable | None = None,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -309,13 +310,11 @@ def run_search(
             generations_done)`` is called (also after the last).
         initial_state: a :class:`SearchState`, or its ``state_to_arrays`` dict, to resume from
             (the other arguments those of the interrupted run): the uninterrupted run's result.
-        dtype: float32 or float64.
-        x_tol: the spread below which a lane restarts, in unit-cube coordinates.
+        dtype: float32 or float64. x_tol: the spread below which a lane restarts (unit cube).
         patience: generations without improvement before a lane restarts; default
             ``50 + ceil(30 D / population_size)``.
-        stop_at_zero: freeze a task's lanes once it reaches loss <= 0.
-        start: ``"uniform"`` (random initial means) or ``"center"`` (the first start of every
-            lane at the cube's centre; distribution-based strategies only).
+        stop_at_zero: freeze a task's lanes once it reaches loss <= 0. start: ``"uniform"``
+            (random initial means) or ``"center"`` (each lane's first start at the centre).
         share: the probability that a lane's (re)start begins at a solved task's best point
             (picked at random; population-based strategies: one member of the population).
         pin: ``name -> value`` (physical units) held (clipped to the bounds) in the pinned
@@ -329,6 +328,8 @@ def run_search(
         lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` the
             lanes of solved tasks go to the unsolved tasks' next lanes, up to that many each,
             so every generation simulates up to ``n_tasks x restarts`` lanes (1: no hand-over).
+        accept: ``(params {name: [T]}) -> (ok [T], loss [T])``, a judge of each solved task's
+            zero (:mod:`jaxplaus.search.accept`); a rejected zero is no zero. None: no judge.
 
     Returns:
         A :class:`~jaxplaus.search.result.SearchResult`.
@@ -347,5 +348,5 @@ def run_search(
         if confirm_objective is not None:
             check_objective(confirm_objective, config)
         state = _start_state(config, seed, initial_state)
-        state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every)
+        state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every, accept)
         return search_result(config, state)

@@ -83,6 +83,8 @@ class SearchState(_Replace):
         history: ``[T, R, G]`` each lane's best loss after each generation (inf where not run).
         batch: ``[T, R]`` bool, the lanes simulated in the current period of ``rebatch_every``
             generations (set at the period's start, see :func:`jaxplaus.search.engine.rebatch`).
+        accepted: ``[T]`` bool, the tasks whose zero ``run_search(accept=...)`` accepted (a
+            rejected zero is no zero: its task searches on).
         donors: ``[T]`` bool, the solved tasks whose solutions restarts may start from in the
             current period (``run_search(share=...)``).
         key: ``[2]`` uint32, the search's threefry key (``jax.random.PRNGKey(seed)`` at first).
@@ -92,6 +94,7 @@ class SearchState(_Replace):
     lanes: LaneState
     history: jax.Array
     batch: jax.Array
+    accepted: jax.Array
     donors: jax.Array
     key: jax.Array
     generation: jax.Array
@@ -130,6 +133,7 @@ def initial_state(config: SearchConfig, seed: int) -> SearchState:
         lanes=lanes,
         history=np.full((t, r, config.generations), np.inf, dtype),
         batch=np.arange(r)[None, :] < np.full((t, 1), config.restarts),
+        accepted=np.zeros((t,), bool),
         donors=np.zeros((t,), bool),
         key=np.array([0, seed], np.uint32),
         generation=np.asarray(0, np.int32),
@@ -159,7 +163,8 @@ def _upgraded(arrays: Mapping[str, Any]) -> dict[str, Any]:
     """Checkpoint entries of earlier layouts as they are kept now: the flat keys under
     ``".lanes"``; ``generations_simulated`` (not kept then) at ``generations_used``, its lower
     bound; ``first_generation`` at 0 for a lane that ran (lanes ran from the first generation
-    then), else -1; a ``[T]`` batch of tasks as the ``[T, R]`` batch of their lanes."""
+    then), else -1; a ``[T]`` batch of tasks as the ``[T, R]`` batch of their lanes; every
+    solved task accepted (nothing was checked then)."""
     arrays = {_lanes_key(k): v for k, v in arrays.items()}
     used = arrays.get(".lanes.generations_used")
     if used is not None:
@@ -169,6 +174,9 @@ def _upgraded(arrays: Mapping[str, Any]) -> dict[str, Any]:
         batch = np.asarray(arrays.get(".batch", np.ones(0, bool)))
         if batch.ndim == 1 and used.ndim == 2:
             arrays[".batch"] = np.broadcast_to(batch[:, None], used.shape).copy()
+    loss = arrays.get(".lanes.best_loss")
+    if loss is not None:
+        arrays.setdefault(".accepted", np.any(np.asarray(loss) <= 0, axis=1))
     return arrays
 
 
