@@ -206,6 +206,12 @@ def test_unknown_strategy_and_seeds_below_one_are_clear_errors(tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope" in err[0]
     assert cli.main(["benchmark", "--seeds", "0", "--out", str(tmp_path / "y")]) == 2
+    with pytest.raises(ValueError, match="less than one Optuna generation of 64 trials"):
+        config.checked(strategies=("optuna_random",), budget=32)
+    with pytest.raises(ValueError, match="budget 32 is less than one generation"):
+        config.checked(strategies=("cma_es",), budget=32)
+    with pytest.raises(ValueError, match="Unknown pattern|unknown pattern|nope"):
+        config.checked(strategies=("cma_es",), patterns=("nope",))
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from jaxplaus import models as _models
 from jaxplaus import search as S
-from jaxplaus.assess import checks
+from jaxplaus.assess import checks, plan
 from jaxplaus.benchmark.optuna_strategies import SAMPLERS, require_optuna
 
 
@@ -90,7 +90,38 @@ def checked(settings: BenchmarkSettings | None = None, **options) -> BenchmarkSe
     checks.int_at_least("budget", s.budget, 1)
     if s.optuna_batch is not None:
         checks.int_at_least("optuna_batch", s.optuna_batch, 1)
-    return dataclasses.replace(s, strategies=strategies, patterns=patterns, seeds=seeds, first_seed=first)
+    s = dataclasses.replace(s, strategies=strategies, patterns=patterns, seeds=seeds, first_seed=first)
+    _check_searches(s)
+    return s
+
+
+PLAN_BUDGET = 1 << 16  # the nominal budget of optuna_plan (any budget >= one evosax generation)
+
+
+def optuna_plan(s: BenchmarkSettings, seed: int):
+    """The assessment plan whose model, patterns, search space and search options (warm-up,
+    jitter, precision, ...) an Optuna search uses. Its evosax shape is not used: it is planned
+    with one lane and a nominal budget, so that a small Optuna batch is never refused."""
+    return plan(model=s.model, patterns=s.patterns, budget=PLAN_BUDGET, restarts=1, seed=seed, robustness_copies=0)
+
+
+def optuna_batch(s: BenchmarkSettings, p) -> int:
+    """Trials per pattern and generation: ``optuna_batch``, or the evaluations of one evosax
+    generation (population x restarts), the population the strategy's default for ``p``'s space."""
+    return s.optuna_batch or (s.population_size or p.settings.population_size) * s.restarts
+
+
+def _check_searches(s: BenchmarkSettings) -> None:
+    """Every search's own checks (model, patterns, budget against a generation, sizes), before any runs."""
+    for name in s.strategies:
+        if name in SAMPLERS:
+            batch = optuna_batch(s, optuna_plan(s, s.first_seed))
+            if s.budget < batch:
+                raise ValueError(f"budget {s.budget} is less than one Optuna generation of {batch} trials per "
+                                 f"pattern; give a budget >= {batch} or a smaller optuna_batch")
+        else:
+            plan(model=s.model, patterns=s.patterns, strategy=name, budget=s.budget, restarts=s.restarts,
+                 population_size=s.population_size, seed=s.first_seed, robustness_copies=0)
 
 
 def add_arguments(parser) -> None:
@@ -108,4 +139,5 @@ def given_options(args) -> dict[str, Any]:
             if getattr(args, f.name, None) is not None}
 
 
-__all__ = ["BenchmarkSettings", "add_arguments", "checked", "evosax_names", "given_options"]
+__all__ = ["BenchmarkSettings", "add_arguments", "checked", "evosax_names", "given_options", "optuna_batch",
+           "optuna_plan"]

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from jaxplaus.assess import assess, plan
+from jaxplaus.assess import assess
 from jaxplaus.assess.objective import search_objectives
 from jaxplaus.assess.validation import choose
-from jaxplaus.benchmark.config import BenchmarkSettings
+from jaxplaus.benchmark.config import BenchmarkSettings, optuna_batch, optuna_plan
 from jaxplaus.benchmark.optuna_strategies import SAMPLERS, optuna_search
 
 ROW_COLUMNS = (
@@ -87,13 +87,12 @@ def _evosax_runs(s: BenchmarkSettings, strategy: str, seed: int) -> tuple[list[d
 def _optuna_runs(s: BenchmarkSettings, strategy: str, seed: int) -> tuple[list[dict], dict]:
     """The runs of an Optuna sampler: one :func:`optuna_search` of every pattern, validated."""
     t0 = time.perf_counter()
-    p = plan(model=s.model, patterns=s.patterns, budget=s.budget, restarts=s.restarts,
-             population_size=s.population_size, seed=seed, robustness_copies=0)
+    p = optuna_plan(s, seed)
     r = p.settings
-    batch = s.optuna_batch or r.population_size * r.restarts
+    batch = optuna_batch(s, p)
     objectives = search_objectives(p.model, p.patterns, r.warmup, p.space, r.jitter, r.lagged_features, r.full_loss)
     out = optuna_search(objectives, p.space, strategy, n_tasks=len(p.patterns), batch=batch,
-                        generations=max(s.budget // batch, 1), seed=seed, dtype=r.search_dtype)
+                        generations=s.budget // batch, seed=seed, dtype=r.search_dtype)
     rows, validation_s = [], 0.0
     for t, pattern in enumerate(p.patterns):
         tv = time.perf_counter()
@@ -120,4 +119,4 @@ def search_runs(s: BenchmarkSettings, strategy: str, seed: int) -> dict[str, Any
     return {"strategy": strategy, "seed": int(seed), "runs": rows, "timing": timing, "evaluations": evaluations}
 
 
-__all__ = ["ROW_COLUMNS", "history_steps", "run_row", "search_runs"]
+__all__ = ["ROW_COLUMNS", "history_steps", "optuna_plan", "run_row", "search_runs"]
