@@ -16,6 +16,7 @@ from jaxplaus.assess import plan
 from jaxplaus.assess.objective import SearchObjectives, search_objectives
 from jaxplaus.assess.validation import choose
 from jaxplaus.benchmark import OptunaMissingError, benchmark, config, load, stats, tables
+from jaxplaus.benchmark import runs as runs_module
 from jaxplaus.benchmark import suite as suite_module
 from jaxplaus.benchmark.optuna_strategies import SAMPLERS, optuna_search
 from jaxplaus.results import RunDirectoryError
@@ -57,6 +58,13 @@ def test_wilson_interval_known_values():
     assert stats.wilson_interval(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError):
         stats.wilson_interval(3, 2)
+
+
+def test_history_steps_keep_changes_first_zero_and_last_generation():
+    h = runs_module.history_steps(np.array([64, 128, 192, 256]), np.array([np.inf, 5.0, 5.0, 2.0]))
+    assert h == {"evaluations": [64, 128, 256], "best_loss": [None, 5.0, 2.0]}
+    h = runs_module.history_steps(np.array([64, 128, 128, 128]), np.array([3.0, 0.0, 0.0, 0.0]))
+    assert h == {"evaluations": [64, 128], "best_loss": [3.0, 0.0]}  # stops at the first zero
 
 
 def _row(strategy, seed, pattern, solved, evaluations, seconds=1.0):
