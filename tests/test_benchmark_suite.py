@@ -167,7 +167,7 @@ def test_tiny_benchmark_files_and_rows(tiny):
     for name in ("settings.json", "runs.json", "runs.csv", "summary.json", "aRT.md", "report.html",
                  "figures/ecdf_evaluations.png", "figures/ecdf_seconds.png", "figures/art.png"):
         assert (tiny / name).is_file(), name
-    assert len(list((tiny / "runs").glob("*.json"))) == 4
+    assert len(list((tiny / "searches").glob("*.json"))) == 4
     with open(tiny / "runs.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 8 and {r["strategy"] for r in rows} == {"cma_es", "optuna_random"}

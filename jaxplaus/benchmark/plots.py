@@ -50,10 +50,11 @@ def ecdf_figure(bench, unit: str = "evaluations") -> Figure:
         if t.size == 0:
             continue
         x, y = stats.ecdf_steps(t, ok)
-        lo, hi = min(lo, *(x[x > 0] if x.size else [math.inf])), max(hi, float(t.max()))
+        own = max(float(t.max()), 1e-9)  # the line ends at this strategy's largest cost (censored runs')
+        lo, hi = min(lo, *(x[x > 0] if x.size else [math.inf])), max(hi, own)
         art = stats.average_runtime(t, ok)
         label = f"{s} (aRT {art:,.3g})" if math.isfinite(art) else f"{s} (aRT inf)"
-        ax.step(np.r_[x[:1] if x.size else [1.0], x, [max(hi, 1.0)]], np.r_[0.0, y, y[-1:] if y.size else [0.0]],
+        ax.step(np.r_[x[:1] if x.size else [own], x, [own]], np.r_[0.0, y, y[-1:] if y.size else [0.0]],
                 where="post", color=colors[s], label=label)
     ax.set_xscale("log")
     if math.isfinite(lo) and hi > 0:

@@ -1,7 +1,7 @@
 """The benchmark driver: every (strategy, seed) search, resumable, written atomically.
 
 A benchmark directory holds ``settings.json`` (the checked settings and the library versions),
-one ``runs/<strategy>-seed<k>.json`` per finished (strategy, seed) search (written atomically
+one ``searches/<strategy>-seed<k>.json`` per finished (strategy, seed) search (written atomically
 as it ends), and at the end ``runs.json`` / ``runs.csv`` (every run) and ``summary.json`` (aRT,
 success rates; :mod:`~jaxplaus.benchmark.tables`). A resumed benchmark (same settings) loads the
 searches already written and runs the others: an interruption loses at most the search under way.
@@ -23,7 +23,7 @@ from jaxplaus.benchmark.config import BenchmarkSettings, checked
 from jaxplaus.benchmark.runs import ROW_COLUMNS, search_runs
 from jaxplaus.results import RunDirectoryError, settings_differences
 
-SETTINGS, RUNS, RUNS_JSON, RUNS_CSV, SUMMARY = "settings.json", "runs", "runs.json", "runs.csv", "summary.json"
+SETTINGS, SEARCHES, RUNS_JSON, RUNS_CSV, SUMMARY = "settings.json", "searches", "runs.json", "runs.csv", "summary.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Benchmark:
 
 
 def _search_file(out: Path, strategy: str, seed: int) -> Path:
-    return out / RUNS / f"{strategy}-seed{seed}.json"
+    return out / SEARCHES / f"{strategy}-seed{seed}.json"
 
 
 def _prepare(out: Path, record: dict, resume: bool) -> None:
