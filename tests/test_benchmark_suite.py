@@ -3,6 +3,7 @@ benchmark end to end (CLI, files, resume), Optuna's samplers on an easy pattern,
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import math
 import sys
@@ -20,6 +21,9 @@ from jaxplaus.benchmark import runs as runs_module
 from jaxplaus.benchmark import suite as suite_module
 from jaxplaus.benchmark.optuna_strategies import SAMPLERS, optuna_search
 from jaxplaus.results import RunDirectoryError
+
+needs_optuna = pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
+                                  reason="Optuna is not installed (pip install jaxplaus[optuna])")
 
 # ============================================================================ COCO's numbers, by hand
 
@@ -102,6 +106,7 @@ def _tonic_plan(budget=512):
     return plan(model="izhikevich2004", patterns=["tonic_spiking"], budget=budget, robustness_copies=0)
 
 
+@needs_optuna
 def test_optuna_zero_counts_only_when_confirmed():
     p = _tonic_plan()
     fake = SearchObjectives(_Constant(0.0), _Constant(1.0), 0.0)  # every screen says 0, the check says 1
@@ -115,6 +120,7 @@ def test_optuna_zero_counts_only_when_confirmed():
     np.testing.assert_array_equal(out.task_evaluations, [[4, 4, 4], [4, 4, 4]])  # solved: no more asks
 
 
+@needs_optuna
 @pytest.mark.parametrize("strategy", ["optuna_random", "optuna_cmaes", "optuna_qmc"])
 def test_optuna_strategy_finds_tonic_spiking(strategy):
     p = _tonic_plan()
@@ -130,6 +136,7 @@ def test_optuna_strategy_finds_tonic_spiking(strategy):
     assert verdict.passed  # and the strict float64 validator passes it
 
 
+@needs_optuna
 def test_optuna_tpe_finds_tonic_spiking_in_batches():
     """TPE (constant liar, batches of 32): seed 3 solves it within 64 evaluations; seeds 0 and 1
     stall at loss 1.5 and 6.1 within 1024 evaluations (measured), so TPE is not asked for more."""
@@ -161,6 +168,7 @@ def tiny(tmp_path_factory):
     return out
 
 
+@needs_optuna
 def test_tiny_benchmark_files_and_rows(tiny):
     b = load(tiny)
     assert len(b.runs) == 2 * 2 * 2  # strategies x seeds x patterns
@@ -185,6 +193,7 @@ def test_tiny_benchmark_files_and_rows(tiny):
         np.mean([r["evaluations"] for r in tables.select(tonic, strategy="cma_es")]))
 
 
+@needs_optuna
 def test_tiny_benchmark_resumes_without_rerunning(tiny, monkeypatch):
     before = load(tiny)
 
