@@ -17,10 +17,10 @@ $(CORE): pyproject.toml | $(PY)
 # torch==2.13.0 first, on its own: pip then takes the CPU build, never a CUDA one
 $(FULL): pyproject.toml $(CORE)
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[norse,test]"
+	$(PY) -m pip install -q -e ".[norse,optuna,test]"
 	touch $@
 
-.PHONY: assess test bench clean
+.PHONY: assess test bench bench-optimizers clean
 assess: $(CORE)
 	$(VENV)/bin/jaxplaus assess
 
@@ -29,6 +29,14 @@ test: $(FULL)
 
 bench: $(FULL)
 	$(PY) benchmarks/throughput.py
+
+# the optimizer benchmark of the README (hours on a 2-core CPU; Optuna's TPE is most of it)
+BENCH_STRATEGIES := cma_es,sep_cma_es,de,pso,optuna_tpe,optuna_random
+bench-optimizers: $(FULL)
+	$(VENV)/bin/jaxplaus benchmark --model izhikevich2004 --strategies $(BENCH_STRATEGIES) --seeds 5 --budget 2048 \
+		--out benchmarks/results/benchmark-izhikevich2004 --resume
+	$(VENV)/bin/jaxplaus benchmark --model adex --strategies $(BENCH_STRATEGIES) --seeds 5 --budget 2048 \
+		--out benchmarks/results/benchmark-adex --resume
 
 clean:
 	rm -rf $(VENV) .jax_cache

@@ -7,6 +7,7 @@
     jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
     jaxplaus reference
     jaxplaus report RUN_DIR [RUN_DIR ...] [--out FILE]
+    jaxplaus benchmark [--model M] [--strategies S,...] [--seeds N] [--budget B] --out DIR [--resume]
 
 ``assess`` runs :func:`jaxplaus.assess.assess`: progress on stderr (one line per chunk of
 generations), a table on stdout at the end, the run directory (``results.json``,
@@ -326,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE",
                    help="the HTML file (default RUN_DIR/report.html for one run, ./report.html for several)")
     p.set_defaults(func=_cmd_report)
+
+    from jaxplaus.benchmark import cli as bench_cli
+
+    p = sub.add_parser("benchmark", help="compare strategies (evosax, Optuna) on the patterns: aRT, runtime ECDFs")
+    bench_cli.configure_parser(p)
+    p.set_defaults(func=bench_cli.run_cli)
 
     p = sub.add_parser("simulate", help="simulate one candidate on one pattern's protocol and judge it")
     p.add_argument("--model", required=True)
