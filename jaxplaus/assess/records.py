@@ -284,16 +284,13 @@ def load(path) -> Assessment:
     return Assessment.from_dict(_results.read_results(path), run_dir=str(path))
 
 
-def history_steps(result: S.SearchResult, t: int) -> dict[str, list]:
-    """The best search loss over pattern ``t``'s lanes vs evaluations, as a step function."""
-    spent = result.task_evaluations[t]
-    best = np.min(np.asarray(result.history[t], np.float64), axis=0)[: result.generations]
-    evals, losses = [], []
-    last = None
-    for g, b in enumerate(best):
+def loss_steps(spent, best) -> dict[str, list]:
+    """The best loss against evaluations spent (``spent [G]``, ``best [G]``) as a step function:
+    the points where it changed, the first zero, and the last generation (None: not finite)."""
+    evals, losses, last = [], [], object()
+    for g, b in enumerate(np.asarray(best, np.float64)):
         value = float(b) if math.isfinite(b) else None
-        final = b <= 0 or g == len(best) - 1
-        if value != last or final:
+        if value != last or b <= 0 or g == len(best) - 1:
             evals.append(int(spent[g]))
             losses.append(value)
             last = value
@@ -302,4 +299,10 @@ def history_steps(result: S.SearchResult, t: int) -> dict[str, list]:
     return {"evaluations": evals, "best_loss": losses}
 
 
-__all__ = ["Assessment", "PatternResult", "Progress", "history_steps", "load", "versions"]
+def history_steps(result: S.SearchResult, t: int) -> dict[str, list]:
+    """The best search loss over pattern ``t``'s lanes against evaluations, as :func:`loss_steps`."""
+    best = np.min(np.asarray(result.history[t], np.float64), axis=0)[: result.generations]
+    return loss_steps(result.task_evaluations[t], best)
+
+
+__all__ = ["Assessment", "PatternResult", "Progress", "history_steps", "load", "loss_steps", "versions"]

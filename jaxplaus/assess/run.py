@@ -232,6 +232,7 @@ def _search(
         report.chunks += 1
         best = np.asarray(state.lanes.best_loss).min(axis=1)
         now = clock.search_s()
+        clock.solved_at[best > 0] = -1  # a zero the float64 judge rejected is no solution
         clock.solved_at[(best <= 0) & (clock.solved_at < 0)] = now
         if run_dir is not None:
             run_dir.write_checkpoint(S.state_to_arrays(state), clock.meta(), fingerprint)

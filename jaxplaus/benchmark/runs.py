@@ -20,6 +20,7 @@ import numpy as np
 
 from jaxplaus.assess import assess
 from jaxplaus.assess.objective import search_objectives
+from jaxplaus.assess.records import loss_steps as history_steps
 from jaxplaus.assess.validation import first_verdicts, physical
 from jaxplaus.benchmark.config import BenchmarkSettings, optuna_batch, optuna_plan
 from jaxplaus.benchmark.optuna_strategies import SAMPLERS, optuna_search
@@ -51,21 +52,6 @@ def run_row(strategy: str, seed: int, pattern, *, passed: bool, zero_evaluations
         "search_loss": _finite(search_loss), "validation_loss": _finite(validation_loss),
         "validation_s": round(float(validation_s), 4), "history": history,
     }
-
-
-def history_steps(spent: np.ndarray, best: np.ndarray) -> dict[str, list]:
-    """The best loss against evaluations spent (``spent [G]``, ``best [G]``) as a step function:
-    the points where it changed, the first zero, and the last generation (None: not finite)."""
-    evals, losses, last = [], [], object()
-    for g, b in enumerate(np.asarray(best, np.float64)):
-        value = float(b) if math.isfinite(b) else None
-        if value != last or b <= 0 or g == len(best) - 1:
-            evals.append(int(spent[g]))
-            losses.append(value)
-            last = value
-        if b <= 0:
-            break
-    return {"evaluations": evals, "best_loss": losses}
 
 
 def _evosax_runs(s: BenchmarkSettings, strategy: str, seed: int) -> tuple[list[dict], dict]:

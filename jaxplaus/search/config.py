@@ -24,12 +24,13 @@ from jaxplaus.search.strategies import Strategy, default_population_size, get_st
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Pins:
-    """Searched dimensions held at fixed values in the last ``lanes`` lanes of every task.
+    """Searched dimensions held at fixed values in the last ``lanes`` of every ``restarts``
+    consecutive lanes of a task.
 
     Attributes:
         mask: ``[D]`` whether each free dimension is held.
         z: ``[D]`` the held values in unit-cube coordinates, in ``[0, 1]`` (ignored where not held).
-        lanes: how many lanes of each task are pinned, ``1 <= lanes <= restarts``.
+        lanes: how many of every ``restarts`` lanes are pinned, ``1 <= lanes <= restarts``.
     """
 
     mask: tuple[bool, ...]
