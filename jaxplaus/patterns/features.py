@@ -28,8 +28,9 @@ Per window ``w`` (``start_w <= k < end_w``) the reducer keeps:
 Globally: ``rest_spikes`` (spikes in the warm-up after its first tenth: a model at rest has
 none), ``control_spikes`` (spikes of the control run, in which the protocol's initial input is
 simply held on: a response must be caused by the stimulus, not by slow intrinsic firing),
-``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up), ``v_hi``/``v_lo`` (the voltage span of the protocol), ``v_end`` (the last sample), and
-the post-spike record, restarted at every spike at or after ``post_start`` (and started at
+``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up),
+``v_hi``/``v_lo`` (the highest and lowest voltage of the protocol; ``v_span`` their difference),
+``v_end`` (the last sample), and the post-spike record, restarted at every spike at or after ``post_start`` (and started at
 ``post_start`` itself): ``post_v0`` (the first voltage after the spike), ``post_v_max``, and the
 voltage's turning points (``n_turns``; ``first_swing``/``last_swing``, the first and last
 excursions between turning points; turns smaller than ``TURN_FLOOR`` of the first swing are
@@ -145,6 +146,8 @@ class Features(NamedTuple):
     rest_spikes: jax.Array  # spikes in the warm-up after its first 1/REST_CHECK_FROM
     control_spikes: jax.Array  # spikes of the control run (the initial input held) during the protocol
     v_rest: jax.Array
+    v_hi: jax.Array  # the highest and lowest voltage of the protocol
+    v_lo: jax.Array
     v_span: jax.Array  # v_hi - v_lo over the protocol, > 0
     v_end: jax.Array
     post_v0: jax.Array
@@ -322,6 +325,8 @@ def finish(r: Record, control, spec: FeatureSpec) -> Features:
         rest_spikes=r.rest_spikes,
         control_spikes=control,
         v_rest=r.v_rest,
+        v_hi=r.v_hi,
+        v_lo=r.v_lo,
         v_span=jnp.maximum(r.v_hi - r.v_lo, jnp.finfo(dtype).tiny),
         v_end=r.v_end,
         post_v0=r.post.v0,
