@@ -146,7 +146,18 @@ def _toward_gap(interval):
     return approach
 
 
-def first_burst_size(window: int, n: int = 2) -> Criterion:
+# A burst is a short cluster of at least MIN_BURST_SPIKES spikes: the smallest burst of the
+# figure1.m references is mixed mode's initial burst of 3 (the others have 5 to 10); a doublet is
+# not a burst. It has at most MAX_BURST_SPIKES spikes, twice the largest reference burst (tonic
+# bursting's first, 10 spikes), and a pattern of ONE burst (phasic and rebound bursting) lasts at
+# most MAX_BURST_MS from its first spike to its last, 1.8 times the longest reference burst
+# (phasic bursting's, 28.2 ms): a train of 50 spikes pinned at the refractory floor is not a burst.
+MIN_BURST_SPIKES = 3
+MAX_BURST_SPIKES = 20
+MAX_BURST_MS = 50.0
+
+
+def first_burst_size(window: int, n: int = MIN_BURST_SPIKES) -> Criterion:
     """At least ``n`` spikes in the window's first burst.
 
     While missed, graded credit for a first interval approaching the burst gap (``gap / first
@@ -163,7 +174,7 @@ def first_burst_size(window: int, n: int = 2) -> Criterion:
     )
 
 
-def later_burst_size(window: int, n: int = 2) -> Criterion:
+def later_burst_size(window: int, n: int = MIN_BURST_SPIKES) -> Criterion:
     """At least ``n`` spikes in every later burst of the window (0 when there is none).
 
     While missed, graded credit for the window's last interval approaching the burst gap (a
@@ -176,6 +187,23 @@ def later_burst_size(window: int, n: int = 2) -> Criterion:
         sense=">=",
         target=float(n),
         approach=_toward_gap(lambda f: f.isi_last[..., window]),
+    )
+
+
+def burst_size_at_most(window: int, n: int = MAX_BURST_SPIKES) -> Criterion:
+    """No burst of the window has more than ``n`` spikes (the first and every later one)."""
+    return count_measure(
+        "{value:g} spikes in the largest burst", "burst_at_most",
+        lambda f: jnp.maximum(f.first_burst[..., window], f.rest_burst_max[..., window]), "<=", n,
+    )
+
+
+def single_burst_lasts_at_most(window: int, ms: float = MAX_BURST_MS) -> Criterion:
+    """The window's spikes, one burst, span at most ``ms`` from the first to the last (0 with
+    fewer than two spikes). For patterns that also require exactly one burst in the window."""
+    return time_measure(
+        "the burst lasts {value:g} ms", "burst_duration",
+        lambda f: jnp.maximum(f.last[..., window] - f.first[..., window], 0.0), "<=", ms, scale_ms=10.0,
     )
 
 

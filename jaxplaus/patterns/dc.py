@@ -9,15 +9,17 @@ Thresholds (ms on the reference grid; docs/patterns.md gives the reasons):
   interval of the window (1.5 x the last interval for single spikes);
 - "regular" late intervals: the last two differ by at most 20% of the last;
 - bursts: a gap longer than ``gap_ms`` (10 ms; 15 ms in phasic bursting, whose reference burst
-  slows to 9.6 ms intervals) starts a new burst; a burst has at least 2 spikes.
+  slows to 9.6 ms intervals) starts a new burst; a burst has 3 to 20 spikes, and phasic
+  bursting's one burst lasts at most 50 ms (:mod:`~jaxplaus.patterns.criteria` gives why).
 """
 
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
-    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, ratio_measure, safe_ratio,
-    silence_after, spike_count, time_measure,
+    MIN_BURST_SPIKES, burst_contrast, burst_count, burst_size_at_most, count_measure, first_burst_size,
+    later_burst_size, quiet, ratio_measure, safe_ratio, silence_after, single_burst_lasts_at_most, spike_count,
+    time_measure,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, exact
 
@@ -94,8 +96,9 @@ PATTERNS = (
         criteria=(
             quiet(PRE, "before onset"),
             burst_count(ON, ">=", 3),
-            first_burst_size(ON, 2),
-            later_burst_size(ON, 2),
+            first_burst_size(ON),
+            later_burst_size(ON),
+            burst_size_at_most(ON),
             burst_contrast(ON),
             sustained(ON, by="isi_max"),
         ),
@@ -108,9 +111,11 @@ PATTERNS = (
         gap_ms=15.0,
         criteria=(
             quiet(PRE, "before onset"),
-            spike_count(ON, "after onset", ">=", 2),
+            spike_count(ON, "after onset", ">=", MIN_BURST_SPIKES),
             burst_count(ON, "==", 1),
-            first_burst_size(ON, 2),
+            first_burst_size(ON),
+            burst_size_at_most(ON),
+            single_burst_lasts_at_most(ON),
             first_spike_within(50.0),
             silence_after(ON, 50.0),
         ),
@@ -122,7 +127,8 @@ PATTERNS = (
         windows=windows(16),
         criteria=(
             quiet(PRE, "before onset"),
-            first_burst_size(ON, 2),
+            first_burst_size(ON),
+            burst_size_at_most(ON),
             burst_count(ON, ">=", 3),
             count_measure(
                 "{value:g} spikes in the largest later burst", "later_single_spikes",

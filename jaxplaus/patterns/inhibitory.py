@@ -5,17 +5,19 @@ Reference: Izhikevich (2004), Figure 1 panels M, N, S and T, and figure1.m
 (``shared/spec/patterns.md``). Panels S and T lower a high baseline input for 200 ms.
 
 Rebound patterns: no spike before or during the inhibitory pulse (window 0), then one spike
-(M) or one burst of at least 2 spikes (N) after release (window 1). Inhibition-induced
+(M) or one burst (N: 3 to 20 spikes within 50 ms) after release (window 1). Inhibition-induced
 patterns: quiet at the high baseline (window 0), firing while the input is lowered (window 1)
-as single spikes (S) or in at least 2 bursts of at least 2 spikes (T), quiet again after the
-input returns (window 2). Bursts: a gap longer than 10 ms starts a new one.
+as single spikes (S) or in at least 2 bursts of 3 to 20 spikes (T), quiet again after the
+input returns (window 2). Bursts: a gap longer than 10 ms starts a new one
+(:mod:`~jaxplaus.patterns.criteria` gives the burst sizes' reasons).
 """
 
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
-    burst_contrast, burst_count, count_measure, first_burst_size, later_burst_size, quiet, silence_after, spike_count,
+    MIN_BURST_SPIKES, burst_contrast, burst_count, burst_size_at_most, count_measure, first_burst_size,
+    later_burst_size, quiet, silence_after, single_burst_lasts_at_most, spike_count,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, in_open
 
@@ -46,9 +48,11 @@ PATTERNS = (
         windows=((None, 25), (25, None)),
         criteria=(
             quiet(BEFORE, "before and during the pulse"),
-            spike_count(AFTER, "after release", ">=", 2),
+            spike_count(AFTER, "after release", ">=", MIN_BURST_SPIKES),
             burst_count(AFTER, "==", 1),
-            first_burst_size(AFTER, 2),
+            first_burst_size(AFTER),
+            burst_size_at_most(AFTER),
+            single_burst_lasts_at_most(AFTER),
             silence_after(AFTER, 50.0),
         ),
     ),
@@ -78,13 +82,14 @@ PATTERNS = (
         windows=((None, 50), (50, 250), (250, None)),
         criteria=(
             quiet(HIGH, "at the high baseline"),
-            # implied by the burst criteria below (2 bursts of 2); it is here for its graded credit,
+            # implied by the burst criteria below (2 bursts of 3); it is here for its graded credit,
             # as in S: a silent candidate scores better the closer it comes to firing while the
             # input is lowered (without it, every silent candidate scored the same)
-            spike_count(LOWERED, "while the input is lowered", ">=", 4),
+            spike_count(LOWERED, "while the input is lowered", ">=", 2 * MIN_BURST_SPIKES),
             burst_count(LOWERED, ">=", 2),
-            first_burst_size(LOWERED, 2),
-            later_burst_size(LOWERED, 2),
+            first_burst_size(LOWERED),
+            later_burst_size(LOWERED),
+            burst_size_at_most(LOWERED),
             burst_contrast(LOWERED),
             quiet(RETURNED, "after the input returns"),
         ),
