@@ -222,12 +222,19 @@ def burst_contrast(window: int, factor: float = 3.0) -> Criterion:
     )
 
 
-def silence_after(window: int, ms: float, what: str = "the burst") -> Criterion:
-    """Activity that stops: at least ``ms`` of silence from the window's last spike to its end."""
+def silence_after(window: int, ms: float | Measure, what: str = "the burst") -> Criterion:
+    """Activity that stops: at least ``ms`` of silence from the window's last spike to its end
+    (``ms`` a number, or a measure such as :func:`longer_than_its_intervals`)."""
     return time_measure(
         "{value:g} ms of silence after " + what, "stops",
         lambda f: f.window_end[..., window] - f.last[..., window], ">=", ms, scale_ms=10.0,
     )
+
+
+def longer_than_its_intervals(window: int) -> Measure:
+    """1.5 times the window's longest interval (0 for a single spike): a silence that long means
+    the train has stopped (the complement of a sustained train's criterion)."""
+    return lambda f: 1.5 * f.isi_max[..., window]
 
 
 def safe_ratio(a, b):

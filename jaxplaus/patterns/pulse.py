@@ -5,6 +5,10 @@ Reference: Izhikevich (2004), Figure 1 panels I-L and O-Q, and figure1.m
 (``shared/spec/patterns.md``). Pulse windows are open intervals (``start < t < start + width``).
 Panel L uses ``4.1 V + 108`` in place of ``5 V + 140``.
 
+A response to a pulse is transient (K, O): a train that goes on to the protocol's end (no silence
+of 1.5 times its longest interval before it) is a switch into tonic firing, bistability's
+business, not a resonance or a lowered threshold; the references fire one spike.
+
 Voltage criteria never assume millivolts: they compare voltages of the same candidate, relative
 to its own voltage span over the protocol (``v_span``) and its rest (the voltage at the end of
 the warm-up).
@@ -16,7 +20,8 @@ from fractions import Fraction
 
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
-    count_measure, quiet, ratio_measure, safe_ratio, spike_count, time_measure,
+    count_measure, longer_than_its_intervals, quiet, ratio_measure, safe_ratio, silence_after, spike_count,
+    time_measure,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, exact, in_open
 
@@ -96,6 +101,7 @@ PATTERNS = (
             settled(1),
             quiet(1, "after the first pulse of the 40 ms doublet"),
             spike_count(2, "after the 40 ms doublet", ">=", 1),
+            silence_after(2, longer_than_its_intervals(2), "the response"),
         ),
     ),
     Pattern(
@@ -119,6 +125,7 @@ PATTERNS = (
             quiet(0, "before and after the lone excitatory pulse"),
             quiet(1, "during the inhibitory pulse"),
             spike_count(2, "after the excitatory pulse that follows inhibition", ">=", 1),
+            silence_after(2, longer_than_its_intervals(2), "the response"),
         ),
     ),
     Pattern(

@@ -19,7 +19,9 @@ its rate then grows several-fold, which these two criteria reject.
 from __future__ import annotations
 
 from jaxplaus.patterns.base import Pattern
-from jaxplaus.patterns.criteria import quiet, ratio_measure, safe_ratio, spike_count, time_measure
+from jaxplaus.patterns.criteria import (
+    longer_than_its_intervals, quiet, ratio_measure, safe_ratio, silence_after, spike_count, time_measure,
+)
 from jaxplaus.patterns.protocol import Protocol, Reference
 
 PRE, ON = 0, 1
@@ -97,6 +99,7 @@ PATTERNS = (
         criteria=(
             quiet(0, "during the slow ramp and the pause"),
             spike_count(1, "on the fast ramp", ">=", 1),
+            silence_after(1, longer_than_its_intervals(1), "the response"),  # transient, as in pulse.py
         ),
     ),
 )
