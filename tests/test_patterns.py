@@ -282,6 +282,16 @@ LOOPHOLE_WINNERS = [
         a=1.1999998092651367, b=2.2284395694732666, c=-55.72722625732422, d=-10.544508934020996,
         mn=7.036897659301758, bias=139.17160034179688, tau=0.11384114623069763, gain=4.26508903503418),
      "ms of silence after the response"),
+    ("adex", "accommodation", dict(  # an unstable rest (adaptation_current < -1), the input gain at 1e-4
+        adaptation_current=-3.942523956298828, adaptation_spike=1.296018123626709, delta_T=0.062353961169719696,
+        tau_ada_inv=4.172874450683594, tau_syn_inv=529.4542846679688, tau_mem_inv=292.5396728515625,
+        v_leak=-0.2883848547935486, v_th=2.2429137229919434, v_reset=0.6532354354858398, gain=9.999999747378752e-05),
+     "spikes in the control run (a hundredth of the stimulus)"),
+    ("adex", "spike_latency", dict(  # a "latency" that is a slow divergence from an unstable rest
+        adaptation_current=-3.229543685913086, adaptation_spike=1.0916306972503662, delta_T=0.05612822622060776,
+        tau_ada_inv=4.689418315887451, tau_syn_inv=89.9288330078125, tau_mem_inv=95.488037109375,
+        v_leak=-0.2572202682495117, v_th=1.1271390914916992, v_reset=-0.5372390747070312, gain=0.004837902262806892),
+     "spikes in the control run (a hundredth of the stimulus)"),
 ]
 
 

@@ -32,9 +32,10 @@ class SuiteLoss:
         return suite_loss(self.model, self.patterns, self.warmup, lag=self.lag, control=self.control)(params, task)
 
     def samples_per_candidate(self) -> int:
-        """Neuron-steps one candidate costs: the protocol run (and the control run), each padded
-        to the warm-up plus the longest protocol of the set."""
-        return (1 + self.control) * (self.warmup + max(p.n_samples for p in self.patterns))
+        """Neuron-steps one candidate costs: the protocol run, padded to the warm-up plus the
+        longest protocol of the set (and the control run, padded to the longest control run)."""
+        control = max(p.control_length(self.warmup) for p in self.patterns) if self.control else 0
+        return self.warmup + max(p.n_samples for p in self.patterns) + control
 
 
 @dataclasses.dataclass(frozen=True)

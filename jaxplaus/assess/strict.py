@@ -44,13 +44,13 @@ def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[flo
         warmup: samples of the first input held before each protocol.
     """
     patterns = tuple(patterns)
-    stimuli, controls, _, ranges = stacked_inputs(patterns, warmup)
-    until = ranges[:, 1]  # each protocol's own samples: warm-up and protocol
+    stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
+    until = np.asarray(specs.warmup + specs.n_samples)  # each protocol's own samples: warm-up and protocol
     gained = _models.with_input_gain(_models.get(model))
     points = {k: np.asarray(v, np.float64) for k, v in params.items()}
     with precision("float64") as dt:
         trace = simulate(gained, points, stimulus=stimuli, dtype=dt, finite_until=until)
-        control = simulate(gained, points, stimulus=controls, dtype=dt, finite_until=until)
+        control = simulate(gained, points, stimulus=controls, dtype=dt, finite_until=ranges[:, 1])
         features = _features(patterns, int(warmup), trace.v, trace.spikes, control.v, control.spikes)
         features = jax.tree.map(np.asarray, features)
         finite = np.asarray(trace.finite & control.finite)

@@ -2,7 +2,7 @@
 
 Every criterion of the suite reads a :class:`Features` record, and every record is made by ONE
 function, :func:`finish`, from two reduced runs: the protocol run (:func:`feature_reducer`) and
-the control run, the protocol's initial input held (:func:`control_reducer`). The reducers are
+the control run, the protocol shrunk towards its initial input (:func:`control_reducer`). The reducers are
 carried through the engine's scan (:func:`simulated`: search and evaluation), so a population's
 loss never needs its ``[batch, T]`` traces, or scanned over recorded traces (:func:`recorded`:
 validation). What differs between patterns is data, a :class:`FeatureSpec` (the windows, the
@@ -26,8 +26,9 @@ Per window ``w`` (``start_w <= k < end_w``) the reducer keeps:
 - ``v_max``, ``v_start``: the voltage maximum in the window and its first sample.
 
 Globally: ``rest_spikes`` (spikes in the warm-up after its first tenth: a model at rest has
-none), ``control_spikes`` (spikes of the control run, in which the protocol's initial input is
-simply held on: a response must be caused by the stimulus, not by slow intrinsic firing),
+none), ``control_spikes`` (spikes of the control run, the protocol shrunk to a hundredth of its
+departure from the initial input and watched for twice its length: a response must be caused
+by the stimulus, not by slow intrinsic firing or a divergence from an unstable rest),
 ``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up),
 ``v_hi``/``v_lo`` (the highest and lowest voltage of the protocol; ``v_span`` their difference),
 ``v_end`` (the last sample), and the post-spike record, restarted at every spike at or after ``post_start`` (and started at
@@ -65,6 +66,7 @@ class FeatureSpec(NamedTuple):
         warmup: int32, number of warm-up samples before the protocol (not scored).
         n_samples: int32, the protocol's number of samples (the scan may be padded past it).
         tau: float, ms per sample on the pattern's reference grid.
+        control_end: int32, the control run counts its spikes in ``warmup <= k < control_end``.
     """
 
     start: jax.Array
@@ -74,6 +76,7 @@ class FeatureSpec(NamedTuple):
     warmup: jax.Array
     n_samples: jax.Array
     tau: jax.Array
+    control_end: jax.Array
 
 
 class Window(NamedTuple):
@@ -144,7 +147,7 @@ class Features(NamedTuple):
     window_start: jax.Array  # ms
     window_end: jax.Array  # ms
     rest_spikes: jax.Array  # spikes in the warm-up after its first 1/REST_CHECK_FROM
-    control_spikes: jax.Array  # spikes of the control run (the initial input held) during the protocol
+    control_spikes: jax.Array  # spikes of the control run after its warm-up (see Pattern.control_stimulus)
     v_rest: jax.Array
     v_hi: jax.Array  # the highest and lowest voltage of the protocol
     v_lo: jax.Array
@@ -351,19 +354,23 @@ _REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context))
 
 
 def control_reducer() -> Reducer:
-    """The control run's only feature: its spikes during the protocol, ``warmup <= k < warmup +
-    n_samples``, read from the pattern's :class:`FeatureSpec`, the scan's context as for
+    """The control run's only feature: its spikes after the warm-up, ``warmup <= k <
+    control_end``, read from the pattern's :class:`FeatureSpec`, the scan's context as for
     :func:`feature_reducer`."""
     return _CONTROL
 
 
+def _in_control(k, spec: FeatureSpec):
+    return (k >= spec.warmup) & (k < spec.control_end)
+
+
 _CONTROL = Reducer(
     init=lambda dtype: jnp.zeros((), dtype),
-    update=lambda c, s: c + (s.spike & _in_protocol(s.k, s.context)).astype(c.dtype),
+    update=lambda c, s: c + (s.spike & _in_control(s.k, s.context)).astype(c.dtype),
 )
 
 
-def make_spec(windows_samples, gap, post_start, warmup, n_samples, tau) -> FeatureSpec:
+def make_spec(windows_samples, gap, post_start, warmup, n_samples, tau, control_end) -> FeatureSpec:
     """A FeatureSpec from Python numbers (windows as up to N_WINDOWS ``(start, end)`` pairs)."""
     start = np.zeros(N_WINDOWS, np.int32)
     end = np.zeros(N_WINDOWS, np.int32)
@@ -374,4 +381,5 @@ def make_spec(windows_samples, gap, post_start, warmup, n_samples, tau) -> Featu
     return FeatureSpec(
         start=start, end=end, gap=np.float64(gap), post_start=np.int32(post_start),
         warmup=np.int32(warmup), n_samples=np.int32(n_samples), tau=np.float64(tau),
+        control_end=np.int32(control_end),
     )

@@ -22,16 +22,18 @@ from jaxplaus.patterns.base import DEFAULT_WARMUP, Pattern
 
 
 def stacked_inputs(patterns: Sequence[Pattern], warmup: int = DEFAULT_WARMUP):
-    """``(stimuli [P, L], controls [P, L], specs [P, ...], control_ranges [P, 2])`` at unit gain.
+    """``(stimuli [P, L], controls [P, Lc], specs [P, ...], control_ranges [P, 2])`` at unit gain.
 
-    ``L`` is the longest ``warmup + T``; ``control_ranges`` holds each pattern's scored samples
-    of the control run, ``[warmup, warmup + T)`` (which the control reducer reads from the spec).
+    ``L`` is the longest ``warmup + T``, ``Lc`` the longest control run
+    (:meth:`Pattern.control_length`); ``control_ranges`` holds each pattern's scored samples of
+    the control run, ``[warmup, control_end)`` (which the control reducer reads from the spec).
     """
     length = warmup + max(p.n_samples for p in patterns)
+    control_length = max(p.control_length(warmup) for p in patterns)
     stimuli = np.stack([p.run_stimulus(warmup, length) for p in patterns])
-    controls = np.stack([np.full(length, p.stimulus()[0]) for p in patterns])
+    controls = np.stack([p.control_stimulus(warmup, control_length) for p in patterns])
     specs = jax.tree.map(lambda *a: np.stack(a), *[p.spec(warmup) for p in patterns])
-    ranges = np.array([[warmup, warmup + p.n_samples] for p in patterns], np.int32)
+    ranges = np.stack([np.asarray(specs.warmup), np.asarray(specs.control_end)], axis=-1).astype(np.int32)
     return stimuli, controls, specs, ranges
 
 
