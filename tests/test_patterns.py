@@ -292,10 +292,17 @@ LOOPHOLE_WINNERS = [
         tau_ada_inv=4.689418315887451, tau_syn_inv=89.9288330078125, tau_mem_inv=95.488037109375,
         v_leak=-0.2572202682495117, v_th=1.1271390914916992, v_reset=-0.5372390747070312, gain=0.004837902262806892),
      "spikes in the control run (a hundredth of the stimulus)"),
+    ("adex", "bistability", dict(  # 3 spikes during the first pulse, 1 in the 170 ms after: no switch
+        adaptation_current=28.483966827392578, adaptation_spike=1.8371316194534302, delta_T=1.4334580898284912,
+        tau_ada_inv=42.344764709472656, tau_syn_inv=24.213600158691406, tau_mem_inv=84.42515563964844,
+        v_leak=-0.617851734161377, v_th=1.6971791982650757, v_reset=-0.33021074533462524, gain=1.2820627689361572),
+     "1 spikes between the pulses, expected at least 3"),
 ]
 
 
-@pytest.mark.parametrize("model_name, name, params, reason", LOOPHOLE_WINNERS, ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize(
+    "model_name, name, params, reason", LOOPHOLE_WINNERS, ids=[f"{m}-{n}" for m, n, _, _ in LOOPHOLE_WINNERS]
+)
 def test_winners_that_exploited_a_loophole_fail(model_name, name, params, reason):
     params = dict(params)
     gain = params.pop("gain")

@@ -157,6 +157,15 @@ MAX_BURST_SPIKES = 20
 MAX_BURST_MS = 50.0
 
 
+def regular_late_intervals(window: int) -> Criterion:
+    """Regular firing: the window's last two intervals differ by at most 20% of the last."""
+    return ratio_measure(
+        "the last two intervals differ by {value:.0%} of the last", "regular_late_intervals",
+        lambda f: safe_ratio(abs(f.isi_last[..., window] - f.isi_prev[..., window]), f.isi_last[..., window]),
+        "<=", 0.2,
+    )
+
+
 def first_burst_size(window: int, n: int = MIN_BURST_SPIKES) -> Criterion:
     """At least ``n`` spikes in the window's first burst.
 

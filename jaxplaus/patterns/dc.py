@@ -18,8 +18,8 @@ from __future__ import annotations
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
     MIN_BURST_SPIKES, burst_contrast, burst_count, burst_size_at_most, count_measure, first_burst_size,
-    later_burst_size, quiet, ratio_measure, safe_ratio, silence_after, single_burst_lasts_at_most, spike_count,
-    time_measure,
+    later_burst_size, quiet, ratio_measure, regular_late_intervals, safe_ratio, silence_after,
+    single_burst_lasts_at_most, spike_count, time_measure,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, exact
 
@@ -45,14 +45,6 @@ def sustained(window=ON, by="isi_max"):
     )
 
 
-def regular_late_intervals(window=ON):
-    return ratio_measure(
-        "the last two intervals differ by {value:.0%} of the last", "regular_late_intervals",
-        lambda f: safe_ratio(abs(f.isi_last[..., window] - f.isi_prev[..., window]), f.isi_last[..., window]),
-        "<=", 0.2,
-    )
-
-
 def first_spike_within(ms, window=ON):
     return time_measure(
         "first spike {value:g} ms after onset", "near_onset",
@@ -70,7 +62,7 @@ PATTERNS = (
             quiet(PRE, "before onset"),
             spike_count(ON, "while the input is on", ">=", 4),
             sustained(ON, by="isi_last"),
-            regular_late_intervals(),
+            regular_late_intervals(ON),
             ratio_measure(  # no bursting: the late interval is as long as any
                 "the last interval is {value:.0%} of the longest", "not_bursting",
                 lambda f: safe_ratio(f.isi_last[..., ON], f.isi_max[..., ON]), ">=", 0.5,
@@ -135,7 +127,7 @@ PATTERNS = (
                 lambda f: f.rest_burst_max[..., ON], "<=", 1,
             ),
             burst_contrast(ON),
-            regular_late_intervals(),
+            regular_late_intervals(ON),
             sustained(ON, by="isi_last"),
         ),
     ),

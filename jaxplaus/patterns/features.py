@@ -31,9 +31,9 @@ departure from the initial input and watched for twice its length: a response mu
 by the stimulus, not by slow intrinsic firing or a divergence from an unstable rest),
 ``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up),
 ``v_hi``/``v_lo`` (the highest and lowest voltage of the protocol; ``v_span`` their difference),
-``v_end`` (the last sample), and the post-spike record, restarted at every spike at or after ``post_start`` (and started at
-``post_start`` itself): ``post_v0`` (the first voltage after the spike), ``post_v_max``, and the
-voltage's turning points (``n_turns``; ``first_swing``/``last_swing``, the first and last
+``v_end`` (the last sample), and the post-spike record, restarted at every spike at or after
+``post_start`` (and started at ``post_start`` itself): ``post_v0`` (the first voltage after the
+spike), ``post_v_max``, and the voltage's turning points (``n_turns``; ``first_swing``/``last_swing``, the first and last
 excursions between turning points; turns smaller than ``TURN_FLOOR`` of the first swing are
 rounding noise at rest and are not counted).
 """

@@ -20,8 +20,8 @@ from fractions import Fraction
 
 from jaxplaus.patterns.base import Pattern
 from jaxplaus.patterns.criteria import (
-    count_measure, longer_than_its_intervals, quiet, ratio_measure, safe_ratio, silence_after, spike_count,
-    time_measure,
+    count_measure, longer_than_its_intervals, quiet, ratio_measure, regular_late_intervals, safe_ratio, silence_after,
+    spike_count, time_measure,
 )
 from jaxplaus.patterns.protocol import Protocol, Reference, exact, in_open
 
@@ -132,10 +132,13 @@ PATTERNS = (
         "bistability", "P", "pulse",
         "a pulse switches rest into sustained firing; a second, identical pulse switches it off",
         pulses(300, 0.25, [37.5, 216], 5, 1.24, baseline=0.24), Reference(0.1, 0.26, -60, 0, v0=-61, tau=0.25),
-        windows=((None, 37.5), (37.5, 216), (221, None)),
+        # the switch is the firing AFTER the first pulse ends (42.5 ms): spikes the pulse itself
+        # drives are no switch (an AdEx winner fired 3 during the pulse and 1 in the 170 ms after)
+        windows=((None, 37.5), (42.5, 216), (221, None)),
         criteria=(
             quiet(0, "before the first pulse"),
             spike_count(1, "between the pulses", ">=", 3),
+            regular_late_intervals(1),
             time_measure(
                 "{value:g} ms of silence before the second pulse", "sustained",
                 lambda f: f.window_end[..., 1] - f.last[..., 1], "<=",
