@@ -92,6 +92,10 @@ class PatternResult:
             results written before validators existed). ``passed`` is then the float64 verdict AND
             every one of these; ``failed`` also lists, prefixed with its name, what a validator
             found missing when the float64 validation passed (``loss`` stays the float64 loss).
+        plausibility: the winner's plausibility figures, read from the float64 verdict's features
+            (:func:`jaxplaus.assess.plausibility.winner_figures`: ``peak_rate_hz``, ``isi_min_ms``,
+            ``time_base``, ``v_rest``, ``v_above_rest``, ``v_below_rest``, ``below_share``,
+            ``inside_physiological``); empty in results written before they existed.
     """
 
     name: str
@@ -113,6 +117,7 @@ class PatternResult:
     history: dict[str, list]
     timing: dict[str, float]
     validations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    plausibility: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _results.plain(dataclasses.asdict(self))

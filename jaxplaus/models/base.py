@@ -112,9 +112,10 @@ class Physiology:
         """``name -> value`` of the parameters the box holds at one value (``lo == hi``)."""
         return {n: float(lo) for n, (lo, hi) in self.ranges.items() if lo == hi}
 
-    def contains(self, params: Mapping[str, float], rel: float = 1e-9) -> bool:
-        """Whether every parameter of ``params`` that the box names lies in its range (to a
-        relative tolerance ``rel`` of the bound, for values read back from JSON or float32)."""
+    def contains(self, params: Mapping[str, float], rel: float = 1e-6) -> bool:
+        """Whether every parameter of ``params`` that the box names lies in its range, to a
+        relative tolerance ``rel`` of the bound: a float32 search that reaches a bound rounds it
+        (8.8 becomes 8.800000190734863, 2e-8 out), which is inside."""
         def inside(x, lo, hi):
             return lo - rel * abs(lo) <= x <= hi + rel * abs(hi)
 
