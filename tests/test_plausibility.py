@@ -184,6 +184,8 @@ def test_a_physiological_runs_winners_lie_inside_the_box(run):
         assert box.gain[0] <= gain <= box.gain[1]
         assert p.plausibility["inside_physiological"] is True
     assert a["tonic_spiking"].passed
+    robust = sum(counts_as_plausible(p.to_dict()) for p in a.patterns)
+    assert f"plausible (passed, robustness >= 0.5): {robust}/2" in a.table()
 
 
 def test_settings_json_round_trips_the_physiological_box(run):

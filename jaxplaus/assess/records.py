@@ -17,6 +17,7 @@ import numpy as np
 
 from jaxplaus import results as _results
 from jaxplaus import search as S
+from jaxplaus.assess.plausibility import PLAUSIBLE, ROBUST_ENOUGH, counts_as_plausible, row_kind
 from jaxplaus.patterns.protocol import GROUPS
 
 
@@ -277,6 +278,10 @@ class Assessment:
         groups = ", ".join(f"{g} {a}/{b}" for g, (a, b) in self.group_scores.items())
         lines.append("-" * len(head))
         lines.append(f"{self.model}: {passed}/{assessed} patterns passed ({groups})")
+        if row_kind(self.to_dict()) == PLAUSIBLE:
+            robust = sum(counts_as_plausible(p.to_dict()) for p in self.patterns)
+            lines.append(f"  in the physiological box; plausible (passed, robustness >= {ROBUST_ENOUGH:g}): "
+                         f"{robust}/{assessed}")
         if failures:
             for p in self.patterns:
                 if not p.passed:
