@@ -7,6 +7,7 @@
     jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
     jaxplaus reference
     jaxplaus report RUN_DIR [RUN_DIR ...] [--out FILE]
+    jaxplaus profile RUN_DIR [RUN_DIR ...] [--out FILE.png]
     jaxplaus benchmark [--model M] [--strategies S,...] [--seeds N] [--budget B] --out DIR [--resume]
 
 ``assess`` runs :func:`jaxplaus.assess.assess`: progress on stderr (one line per chunk of
@@ -269,19 +270,6 @@ def _report_of_run(out: str) -> None:
         print(f"jaxplaus: warning: could not write the report ({type(err).__name__}: {err})", file=sys.stderr)
 
 
-def _cmd_report(args) -> int:
-    from jaxplaus import results as R
-    from jaxplaus.report import write_report
-
-    for d in args.run_dirs:
-        if not os.path.isfile(os.path.join(d, R.RESULTS)) and not os.path.isfile(d):
-            raise ValueError(f"{d!r} is not a finished run directory (it has no {R.RESULTS})")
-        _resolve_model(R.read_results(d)["model"])  # a Norse cell's model: registered for the figures
-    out = args.out or (os.path.join(args.run_dirs[0], "report.html") if len(args.run_dirs) == 1 else "report.html")
-    print(f"report: {write_report(args.run_dirs, out)}")
-    return 0
-
-
 # ============================================================================ the parser
 
 
@@ -322,11 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(models lif, adex, izhikevich and norse.<cell>; needs Norse)")
     p.set_defaults(func=_cmd_assess)
 
-    p = sub.add_parser("report", help="write a self-contained HTML report (figures, profile) of run directories")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="finished run directories")
-    p.add_argument("--out", metavar="FILE",
-                   help="the HTML file (default RUN_DIR/report.html for one run, ./report.html for several)")
-    p.set_defaults(func=_cmd_report)
+    from jaxplaus import report_cli
+
+    report_cli.configure(sub, _resolve_model)  # report, profile
 
     from jaxplaus.benchmark import cli as bench_cli
 

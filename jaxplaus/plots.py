@@ -7,7 +7,8 @@ figures of the same run simulates each pattern once.
 
     group_figure(run_dir, group)   voltage + input of each pattern of an input group
     isi_figure(run_dir, group)     inter-spike intervals against spike time
-    profile_figure(run_dirs)       models x 20 patterns: passed or not, robustness as shading
+    profile_figure(run_dirs)       runs x 20 patterns: passed or not, robustness as shading; a model's
+                                   wide run ("expressive") and physiological run ("plausible") side by side
     convergence_figure(run_dir)    best search loss against evaluations, per pattern
     save_all(run_dir, out_dir)     all of them as PNGs in run_dir/figures
 """
@@ -30,12 +31,20 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from jaxplaus import results as _results  # noqa: E402
+from jaxplaus.assess.plausibility import (  # noqa: E402
+    EXPRESSIVE,
+    PLAUSIBLE,
+    ROBUST_ENOUGH,
+    counts_as_plausible,
+    row_kind,
+)
 from jaxplaus.patterns.base import DEFAULT_WARMUP  # noqa: E402
 from jaxplaus.patterns.protocol import GROUPS  # noqa: E402
 
 PASS_COLOR = "#1a9641"  # green
 FAIL_COLOR = "#d7191c"  # red
 MISSING_COLOR = "#d9d9d9"  # not assessed
+FRAGILE_COLOR = "#fdae61"  # passed in a physiological run, but not robust enough to count
 TRACE_COLOR = "#2b5d8a"
 INPUT_COLOR = "#555555"
 SPIKE_COLOR = "#e66101"
@@ -199,24 +208,57 @@ def isi_figure(run_dir, group: str) -> Figure:
 
 
 def _labels(resses: Sequence[dict], dirs: Sequence) -> list[str]:
-    names = [r["model"] for r in resses]
+    """A row's label: the model (with its run directory where a model has several runs of one
+    kind), the row's kind (expressive: wide bounds; plausible: physiological bounds, robust
+    passes only) and its score."""
+    keys = [(r["model"], row_kind(r)) for r in resses]
     out = []
-    for r, d, n in zip(resses, dirs, names):
-        label = n if names.count(n) == 1 else f"{n} ({Path(d).name})"
-        s = r.get("score", {})
-        out.append(f"{label}  {s.get('passed', '?')}/{s.get('assessed', '?')}")
+    for r, d, key in zip(resses, dirs, keys):
+        name = key[0] if keys.count(key) == 1 else f"{key[0]} ({Path(d).name})"
+        if key[1] == PLAUSIBLE:
+            passed = sum(counts_as_plausible(p) for p in r["patterns"])
+            out.append(f"{name}, {PLAUSIBLE} (physiological)  {passed}/{len(r['patterns'])}")
+        else:
+            s = r.get("score", {})
+            out.append(f"{name}, {EXPRESSIVE} (wide)  {s.get('passed', '?')}/{s.get('assessed', '?')}")
     return out
 
 
+def in_model_order(run_dirs: list, resses: list[dict]) -> tuple[list, list[dict]]:
+    """The runs with each model's rows together (in order of first appearance), its expressive
+    row before its plausible one."""
+    first = {}
+    for r in resses:
+        first.setdefault(r["model"], len(first))
+    order = sorted(range(len(resses)), key=lambda i: (first[resses[i]["model"]], row_kind(resses[i]) == PLAUSIBLE))
+    return [run_dirs[i] for i in order], [resses[i] for i in order]
+
+
+def _cell(p: dict | None, plausible_row: bool, cmap, lo: float) -> tuple[tuple, str]:
+    """``(rgba, text)`` of one profile cell: grey not assessed, red failed ("x"), green passed
+    (shade and text: robustness), orange a pass a plausible row does not count (robustness below
+    :data:`ROBUST_ENOUGH`)."""
+    if p is None:
+        return to_rgba(MISSING_COLOR), ""
+    if not p["passed"]:
+        return to_rgba(FAIL_COLOR, 0.85), "x"
+    rob = 1.0 if p.get("robustness") is None else float(p["robustness"])
+    text = "" if p.get("robustness") is None else f"{rob:.2f}".lstrip("0") if rob < 1 else "1"
+    if plausible_row and not counts_as_plausible(p):
+        return to_rgba(FRAGILE_COLOR), text or "?"
+    return cmap(lo + (1 - lo) * rob), text
+
+
 def profile_figure(run_dirs) -> Figure:
-    """Models (rows) by the 20 patterns (columns): green passed (shade = robustness), red failed,
-    grey not assessed. Accepts one run directory or several."""
+    """Runs (rows) by the 20 patterns (columns): green passed (shade = robustness), red failed,
+    grey not assessed. Accepts one run directory or several. A model's rows are kept together: its
+    wide-bounds run is its "expressive" row, its physiological-bounds run its "plausible" row,
+    where a pass counts only with robustness >= :data:`ROBUST_ENOUGH` (orange otherwise)."""
     from jaxplaus import patterns
 
     if isinstance(run_dirs, str | os.PathLike):
         run_dirs = [run_dirs]
-    run_dirs = list(run_dirs)
-    resses = [read(d) for d in run_dirs]
+    run_dirs, resses = in_model_order(list(run_dirs), [read(d) for d in run_dirs])
     names = list(patterns.names())
     letters = [patterns.get(n).letter for n in names]
     cmap = plt.get_cmap("Greens")
@@ -226,17 +268,8 @@ def profile_figure(run_dirs) -> Figure:
     for i, r in enumerate(resses):
         by = {p["name"]: p for p in r["patterns"]}
         for j, n in enumerate(names):
-            p = by.get(n)
-            if p is None:
-                img[i, j] = to_rgba(MISSING_COLOR)
-            elif p["passed"]:
-                rob = 1.0 if p.get("robustness") is None else float(p["robustness"])
-                img[i, j] = cmap(lo + (1 - lo) * rob)
-                text[i][j] = "" if p.get("robustness") is None else f"{rob:.2f}".lstrip("0") if rob < 1 else "1"
-            else:
-                img[i, j] = to_rgba(FAIL_COLOR, 0.85)
-                text[i][j] = "x"
-    fig = Figure(figsize=(max(8.0, 0.5 * len(names) + 3.5), 2.8 + 0.45 * len(resses)), layout="constrained")
+            img[i, j], text[i][j] = _cell(by.get(n), row_kind(r) == PLAUSIBLE, cmap, lo)
+    fig = Figure(figsize=(max(8.0, 0.5 * len(names) + 5.5), 2.8 + 0.45 * len(resses)), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     ax.set_gid("profile")
     ax.imshow(img, aspect="auto", interpolation="nearest")
@@ -252,19 +285,22 @@ def profile_figure(run_dirs) -> Figure:
     ax.set_yticks(np.arange(-0.5, len(resses)), minor=True)
     ax.grid(which="minor", color="white", lw=1.5)
     ax.tick_params(which="minor", length=0)
-    # group boundaries
     groups = [patterns.get(n).group for n in names]
-    for j in range(1, len(names)):
+    for j in range(1, len(names)):  # group boundaries
         if groups[j] != groups[j - 1]:
             ax.axvline(j - 0.5, color="k", lw=1.2)
+    for i in range(1, len(resses)):  # model boundaries
+        if resses[i]["model"] != resses[i - 1]["model"]:
+            ax.axhline(i - 0.5, color="k", lw=1.2)
     ax.set_title("Firing-pattern profile (number in a cell: robustness of a passed pattern)", fontsize=10)
     sm = matplotlib.cm.ScalarMappable(cmap=matplotlib.colors.ListedColormap(cmap(np.linspace(lo, 1, 256))),
                                       norm=matplotlib.colors.Normalize(0, 1))
     cb = fig.colorbar(sm, ax=ax, fraction=0.03, pad=0.01)
     cb.set_label("robustness (passed)", fontsize=8)
     fig.legend(handles=[Patch(color=PASS_COLOR, label="passed"), Patch(color=FAIL_COLOR, label="failed (x)"),
+                        Patch(color=FRAGILE_COLOR, label=f"passed, robustness < {ROBUST_ENOUGH:g}: not plausible"),
                         Patch(color=MISSING_COLOR, label="not assessed")],
-               loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+               loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return fig
 
 
@@ -286,8 +322,8 @@ def convergence_figure(run_dir) -> Figure:
         if e[-1] < p.get("evaluations", e[-1]):  # the history stops where the best last changed
             e, l = np.append(e, p["evaluations"]), np.append(l, l[-1])
         positive.extend(l[l > 0])
-        ax.step(e, l, where="post", color=cmap(k % 20), lw=1.4,
-                ls="-" if p["passed"] else "--", label=f"{p['letter']} {p['name']}" + ("" if p["passed"] else " (failed)"))
+        label = f"{p['letter']} {p['name']}" + ("" if p["passed"] else " (failed)")
+        ax.step(e, l, where="post", color=cmap(k % 20), lw=1.4, ls="-" if p["passed"] else "--", label=label)
         ax.plot(e[-1:], l[-1:], "o", color=cmap(k % 20), ms=4)
     linthresh = 10 ** math.floor(math.log10(min(positive))) if positive else 1e-2
     ax.set_yscale("symlog", linthresh=linthresh)
@@ -340,6 +376,6 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
 
 
 __all__: Iterable[str] = (
-    "group_figure", "isi_figure", "profile_figure", "convergence_figure", "save_all", "pattern_trace",
+    "group_figure", "in_model_order", "isi_figure", "profile_figure", "convergence_figure", "save_all", "pattern_trace",
     "verdict_title", "figure_png", "groups_of",
 )

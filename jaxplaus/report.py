@@ -20,6 +20,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from jaxplaus import plots
+from jaxplaus.assess.plausibility import PLAUSIBLE, ROBUST_ENOUGH, counts_as_plausible, row_kind
 from jaxplaus.files import write_atomic
 
 _CSS = """
@@ -31,6 +32,7 @@ th.pattern { font-size: 0.8em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.pass { background: #c7e9c0; } td.fail { background: #fcbba1; } td.na { background: #eee; }
+td.fragile { background: #fdd49e; }
 .passed { color: #1a9641; font-weight: bold; } .failed { color: #d7191c; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
 pre { background: #f7f7f7; padding: 0.5em; font-size: 0.8em; overflow-x: auto; }
@@ -55,6 +57,17 @@ def _num(x) -> str:
     return _esc(x)
 
 
+def _profile_cell(p, plausible_row: bool) -> str:
+    if p is None:
+        return "<td class='na'>-</td>"
+    if not p["passed"]:
+        return "<td class='fail'>failed</td>"
+    rob = "" if p.get("robustness") is None else f"<br>{p['robustness']:.2f}"
+    if plausible_row and not counts_as_plausible(p):
+        return f"<td class='fragile'>passed, not robust{rob}</td>"
+    return f"<td class='pass'>passed{rob}</td>"
+
+
 def _profile_table(resses, dirs) -> str:
     from jaxplaus import patterns
 
@@ -64,22 +77,36 @@ def _profile_table(resses, dirs) -> str:
     rows = []
     for r, d in zip(resses, dirs):
         by = {p["name"]: p for p in r["patterns"]}
-        cells = []
-        for n in names:
-            p = by.get(n)
-            if p is None:
-                cells.append("<td class='na'>-</td>")
-            elif p["passed"]:
-                rob = "" if p.get("robustness") is None else f"<br>{p['robustness']:.2f}"
-                cells.append(f"<td class='pass'>passed{rob}</td>")
-            else:
-                cells.append("<td class='fail'>failed</td>")
-        s = r["score"]
-        rows.append(f"<tr><th>{_esc(r['model'])}<br><small>{_esc(d)}</small></th>"
-                    f"<td>{s['passed']}/{s['assessed']}</td>{''.join(cells)}</tr>")
-    return (f"<div class='scroll'><table><tr><th>model</th><th>score</th>{head}</tr>{''.join(rows)}</table></div>"
+        plausible_row = row_kind(r) == PLAUSIBLE
+        cells = "".join(_profile_cell(by.get(n), plausible_row) for n in names)
+        passed = sum(counts_as_plausible(p) for p in r["patterns"]) if plausible_row else r["score"]["passed"]
+        kind = f"{row_kind(r)} ({'physiological' if plausible_row else 'wide'} bounds)"
+        rows.append(f"<tr><th>{_esc(r['model'])}<br>{_esc(kind)}<br><small>{_esc(d)}</small></th>"
+                    f"<td>{passed}/{len(r['patterns'])}</td>{cells}</tr>")
+    return (f"<div class='scroll'><table><tr><th>model, row</th><th>score</th>{head}</tr>{''.join(rows)}</table></div>"
             "<p>Cells: verdict of the float64 validation, and for a passed pattern its robustness "
-            "(share of perturbed copies that still pass).</p>")
+            "(share of perturbed copies that still pass). An <i>expressive</i> row is a run in the model's wide "
+            "search bounds; a <i>plausible</i> row a run in its physiological box, where a pass counts only with "
+            f"robustness &ge; {ROBUST_ENOUGH:g} (docs/plausibility.md).</p>")
+
+
+_FIGURES = (("peak_rate_hz", "peak rate (Hz)"), ("isi_min_ms", "shortest ISI (ms)"), ("time_base", "time base"),
+            ("v_rest", "v rest"), ("v_above_rest", "v_hi - v_rest"), ("v_below_rest", "v_lo - v_rest"),
+            ("below_share", "(v_lo - v_rest) / (v_hi - v_rest)"), ("inside_physiological", "inside the box"))
+
+
+def _plausibility_table(res) -> str:
+    """The plausibility figures of each passed pattern (``PatternResult.plausibility``)."""
+    passed = [p for p in res["patterns"] if p["passed"] and p.get("plausibility")]
+    if not passed:
+        return "<p>No passed pattern with plausibility figures.</p>"
+    head = "<tr><th></th><th>pattern</th><th>robustness</th>" + "".join(f"<th>{_esc(t)}</th>" for _, t in _FIGURES)
+    rows = [f"<tr><td>{_esc(p['letter'])}</td><td>{_esc(p['name'])}</td><td>{_num(p.get('robustness'))}</td>"
+            + "".join(f"<td>{_num(p['plausibility'].get(k))}</td>" for k, _ in _FIGURES) + "</tr>" for p in passed]
+    return (f"<div class='scroll'><table>{head}</tr>{''.join(rows)}</table></div><p>Peak rate: 1000 / the shortest "
+            "inter-spike interval of the pattern's windows, in the model's own time (time base 'model') or, for a "
+            "model without a time unit, on the protocol's grid ('protocol'). Voltages in the model's units, "
+            "relative to its rest at the end of the warm-up (docs/plausibility.md).</p>")
 
 
 def _patterns_table(res) -> str:
@@ -100,14 +127,16 @@ def _patterns_table(res) -> str:
 def _run_section(run_dir, res, k: int) -> str:
     s = res["score"]
     by_group = ", ".join(f"{g} {v['passed']}/{v['assessed']}" for g, v in s.get("by_group", {}).items())
-    out = [f"<h2 id='run{k}'>{_esc(res['model'])}: {s['passed']}/{s['assessed']} passed "
+    bounds = res["settings"].get("bounds", "wide")
+    out = [f"<h2 id='run{k}'>{_esc(res['model'])} ({_esc(bounds)} bounds): {s['passed']}/{s['assessed']} passed "
            f"<small>({_esc(by_group)})</small></h2>",
            f"<p>Run directory: <code>{_esc(run_dir)}</code></p>"]
     for name in res["settings"].get("validators", []):  # extra validations of the winners (assess validators=)
         ok = sum(bool(p.get("validations", {}).get(name, {}).get("passed")) for p in res["patterns"])
         out.append(f"<p>Also validated in <b>{_esc(name)}</b>: {ok}/{len(res['patterns'])} winners passed there "
                    "(a pattern passes only if the float64 validation and this one pass).</p>")
-    out += ["<h3>Patterns: verdicts, failed criteria, parameters</h3>", _patterns_table(res)]
+    out += ["<h3>Patterns: verdicts, failed criteria, parameters</h3>", _patterns_table(res),
+            "<h3>Plausibility figures of the passed patterns</h3>", _plausibility_table(res)]
     for g in plots.groups_of(run_dir):
         out.append(f"<h3>{_esc(g)} patterns</h3>")
         out.append(_img(plots.group_figure(run_dir, g), f"{res['model']} {g} voltage traces"))
@@ -131,7 +160,7 @@ def write_report(run_dirs, out_path) -> Path:
     run_dirs = [str(d) for d in run_dirs]
     if not run_dirs:
         raise ValueError("write_report: no run directory given")
-    resses = [plots.read(d) for d in run_dirs]
+    run_dirs, resses = plots.in_model_order(run_dirs, [plots.read(d) for d in run_dirs])
     models = ", ".join(r["model"] for r in resses)
     body = [f"<h1>jaxplaus report: {_esc(models)}</h1>",
             f"<p>Generated {_esc(time.strftime('%Y-%m-%d %H:%M:%S'))} from "

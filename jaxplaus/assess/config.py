@@ -23,10 +23,13 @@ from jaxplaus.patterns.base import DEFAULT_WARMUP, MAX_WARMUP
 
 SEARCH_DTYPES = ("float32", "float64")
 FULL_LOSS_SCOPES = ("every", "zeros")
+WIDE, PHYSIOLOGICAL = "wide", "physiological"
+BOXES = (WIDE, PHYSIOLOGICAL)  # the words `bounds` takes: the model's search bounds, or its physiological box
 
 
 def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: Callable | None = None,
-            check: checks.Check | None = None, record: str | None = "plain", legacy=dataclasses.MISSING):
+            check: checks.Check | None = None, record: str | None = "plain", legacy=dataclasses.MISSING,
+            recorded: Callable | None = None):
     """A :class:`Settings` field.
 
     Args:
@@ -41,8 +44,11 @@ def _option(default, help: str, *, cli: Mapping[str, Any] | None = None, parse: 
         legacy: the value a run recorded before this option existed implicitly used (none: such
             a run cannot be read back, e.g. a new option whose default is resolved from the model
             must name the value older runs had).
+        recorded: the recorded form of the resolved value, when it is not the value itself
+            (:func:`from_record` then restores the value).
     """
-    meta = {"help": help, "cli": dict(cli or {}), "parse": parse, "check": check, "record": record, "legacy": legacy}
+    meta = {"help": help, "cli": dict(cli or {}), "parse": parse, "check": check, "record": record, "legacy": legacy,
+            "recorded": recorded}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -64,6 +70,32 @@ def _assignments(items, what: str, pair: bool) -> dict:
             form = "two numbers LO,HI" if pair else "a number"
             raise ValueError(f"--{what} {name}: expected {form}, got {value!r}") from None
     return out
+
+
+def _bounds(items) -> str | dict:
+    """``--bounds``: one word of :data:`BOXES` alone, or ``NAME=LO,HI`` pairs."""
+    words = [item.strip() for item in items if "=" not in item]
+    if not words:
+        return _assignments(items, "bounds", pair=True)
+    if len(items) == 1 and words[0] in BOXES:
+        return words[0]
+    raise ValueError(f"--bounds: expected {' or '.join(map(repr, BOXES))} alone, or NAME=LO,HI pairs; got "
+                     f"{' '.join(items)!r}")
+
+
+def check_bounds(name: str, value):
+    """``bounds`` is None (the model's search bounds), a word of :data:`BOXES`, or a mapping
+    ``name -> (lo, hi)`` (whose entries the search space checks)."""
+    if value is None or isinstance(value, Mapping) or (isinstance(value, str) and value in BOXES):
+        return value
+    raise ValueError(f"{name} must be {' or '.join(map(repr, BOXES))}, or a mapping NAME -> (LO, HI) narrowing the "
+                     f"model's search bounds; got {value!r}")
+
+
+def box(bounds) -> str:
+    """The box a ``bounds`` value starts from: ``"physiological"`` (the model's physiological
+    box) or ``"wide"`` (the model's own search bounds, None or a mapping narrowing them)."""
+    return PHYSIOLOGICAL if bounds == PHYSIOLOGICAL else WIDE
 
 
 def _names(items) -> tuple[str, ...]:
@@ -104,9 +136,11 @@ class Settings:
         None, "pin parameters (the gain too)", cli={"nargs": "+", "metavar": "NAME=VALUE"},
         parse=lambda items: _assignments(items, "fixed", pair=False), record=None,
     )
-    bounds: Mapping[str, tuple[float, float]] | None = _option(
-        None, "search bounds of parameters", cli={"nargs": "+", "metavar": "NAME=LO,HI"},
-        parse=lambda items: _assignments(items, "bounds", pair=True), record=None,
+    bounds: Mapping[str, tuple[float, float]] | str | None = _option(
+        None, "the search box: 'wide' (the model's search bounds), 'physiological' (the model's physiological box, "
+        "docs/plausibility.md), or NAME=LO,HI pairs narrowing the model's search bounds",
+        cli={"nargs": "+", "metavar": "BOX|NAME=LO,HI"}, parse=_bounds, check=check_bounds, recorded=box,
+        legacy=WIDE,
     )
     warmup: int = _option(
         DEFAULT_WARMUP, "samples of the first input held before each protocol", cli={"type": int},
@@ -174,7 +208,7 @@ def updated(saved: Settings, given: Mapping[str, Any]) -> Settings:
     """A resumed run's settings: ``saved`` with the ``given`` options replaced. A parameter that
     ``given`` newly fixes drops the search bounds ``saved`` recorded for it."""
     given = dict(given)
-    if given.get("fixed") is not None and "bounds" not in given and saved.bounds is not None:
+    if given.get("fixed") is not None and "bounds" not in given and isinstance(saved.bounds, Mapping):
         given["bounds"] = {k: v for k, v in saved.bounds.items() if k not in given["fixed"]}
     return settings(saved, **given)
 
@@ -216,6 +250,8 @@ def to_record(resolved: Settings) -> dict[str, Any]:
             continue
         if f.name == "model":
             value = value if isinstance(value, str) else value.name
+        if f.metadata["recorded"] is not None:
+            value = f.metadata["recorded"](value)
         if isinstance(value, tuple):
             value = list(value)
         group, _, key = kind.rpartition(".")
@@ -245,7 +281,8 @@ def from_record(record: Mapping[str, Any]) -> Settings:
 
     Options recorded after the run was written take their ``legacy`` value (:func:`upgraded`);
     ``fixed`` and ``bounds`` come back from the recorded search space (bounds for every searched
-    parameter).
+    parameter), except that a physiological run's ``bounds`` stays ``"physiological"`` (its
+    held parameters come back among ``fixed``, at the values the box holds them).
     """
     record = upgraded(record)
     values = {}
@@ -258,9 +295,10 @@ def from_record(record: Mapping[str, Any]) -> Settings:
         values[f.name] = tuple(value) if isinstance(value, list) else value
     space = record["space"]
     values["fixed"] = dict(space["fixed"])
-    values["bounds"] = {n: (lo, hi) for n, lo, hi in zip(space["names"], space["lo"], space["hi"]) if n != "gain"}
+    if values["bounds"] != PHYSIOLOGICAL:
+        values["bounds"] = {n: (lo, hi) for n, lo, hi in zip(space["names"], space["lo"], space["hi"]) if n != "gain"}
     return Settings(**values)
 
 
-__all__ = ["OPTIONS", "SEARCH_DTYPES", "Settings", "add_arguments", "from_record", "given_options", "settings",
-           "to_record", "updated", "upgraded"]
+__all__ = ["BOXES", "OPTIONS", "PHYSIOLOGICAL", "SEARCH_DTYPES", "Settings", "WIDE", "add_arguments", "box",
+           "check_bounds", "from_record", "given_options", "settings", "to_record", "updated", "upgraded"]

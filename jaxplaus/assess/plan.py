@@ -60,6 +60,31 @@ def default_gain_bounds(model) -> tuple[float, float]:
     return tuple(float(g) for g in _models.get(model).gain_bounds)
 
 
+def _box(model, s: Settings) -> dict[str, Any]:
+    """The search space's ``bounds``, ``fixed`` and ``gain`` (:func:`jaxplaus.search.search_space`
+    keywords) for the settings' box: the model's search bounds (``bounds`` None or ``"wide"``),
+    narrowed by a mapping, or the model's physiological box (``"physiological"``: its ranges,
+    the parameters it holds fixed at their values, its gain range unless ``gain`` is given; a
+    parameter in ``fixed`` must lie in its physiological range)."""
+    gain = default_gain_bounds(model) if s.gain is None else s.gain
+    if config.box(s.bounds) != config.PHYSIOLOGICAL:
+        return {"bounds": None if isinstance(s.bounds, str) else s.bounds, "fixed": s.fixed, "gain": gain}
+    phys = model.physiology
+    if phys is None:
+        raise ValueError(f"bounds: model {model.name!r} declares no physiological box (Model.physiology); pass "
+                         f"{config.WIDE!r} or NAME=LO,HI pairs")
+    fixed = dict(s.fixed or {})
+    outside = {n: v for n, v in fixed.items() if n in phys.ranges and not phys.contains({n: v})}
+    if outside:
+        raise ValueError(f"fixed: {outside} outside the physiological box of {model.name!r} "
+                         f"({ {n: phys.ranges[n] for n in outside} }); fix them inside it, or search them")
+    held = {n: v for n, v in phys.held().items() if n not in fixed}
+    bounds = {n: r for n, r in phys.searched().items() if n not in fixed}
+    if s.gain is None and phys.gain is not None:
+        gain = phys.gain
+    return {"bounds": bounds, "fixed": {**held, **fixed}, "gain": gain}
+
+
 def _patterns_of(names) -> tuple:
     if isinstance(names, str) and "," in names:
         names = [s.strip() for s in names.split(",") if s.strip()]
@@ -153,10 +178,10 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     s = config.settings(settings, **options)
     model = _models.get(s.model)
     pats = _patterns_of(s.patterns)
-    gain = default_gain_bounds(model) if s.gain is None else s.gain
-    space = S.search_space(model, bounds=s.bounds, fixed=s.fixed, gain=gain)
-    restarts, population, generations = _search_shape(s, space)
     numbers = _checked_options(s)
+    box = _box(model, s)
+    space = S.search_space(model, **box)
+    restarts, population, generations = _search_shape(s, space)
     lane_pool = checks.int_at_least("lane_pool", len(pats) if s.lane_pool is None else s.lane_pool, 1)
     _check_sizes(len(pats), restarts, lane_pool, population, generations, numbers)
     core_lanes, pins = _core_lanes(model, space, s.core_lanes, restarts)
@@ -166,7 +191,7 @@ def plan(settings: Settings | None = None, **options) -> Plan:
     resolved = dataclasses.replace(
         s, model=model.name if isinstance(s.model, str) else model, patterns=tuple(p.name for p in pats),
         strategy=S.get_strategy(s.strategy).name, budget=int(s.budget), restarts=restarts, population_size=population,
-        gain=None if S.GAIN in dict(space.fixed) else tuple(float(g) for g in gain), core_lanes=core_lanes,
+        gain=None if S.GAIN in dict(space.fixed) else tuple(float(g) for g in box["gain"]), core_lanes=core_lanes,
         lane_pool=lane_pool, **numbers,
     )
     return Plan(resolved, model, pats, space, generations, pins, _record(resolved, space, generations, pins))

@@ -17,6 +17,7 @@ import numpy as np
 
 from jaxplaus import results as _results
 from jaxplaus import search as S
+from jaxplaus.assess.plausibility import PLAUSIBLE, ROBUST_ENOUGH, counts_as_plausible, row_kind
 from jaxplaus.patterns.protocol import GROUPS
 
 
@@ -92,6 +93,10 @@ class PatternResult:
             results written before validators existed). ``passed`` is then the float64 verdict AND
             every one of these; ``failed`` also lists, prefixed with its name, what a validator
             found missing when the float64 validation passed (``loss`` stays the float64 loss).
+        plausibility: the winner's plausibility figures, read from the float64 verdict's features
+            (:func:`jaxplaus.assess.plausibility.winner_figures`: ``peak_rate_hz``, ``isi_min_ms``,
+            ``time_base``, ``v_rest``, ``v_above_rest``, ``v_below_rest``, ``below_share``,
+            ``inside_physiological``); empty in results written before they existed.
     """
 
     name: str
@@ -113,6 +118,7 @@ class PatternResult:
     history: dict[str, list]
     timing: dict[str, float]
     validations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    plausibility: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _results.plain(dataclasses.asdict(self))
@@ -272,6 +278,10 @@ class Assessment:
         groups = ", ".join(f"{g} {a}/{b}" for g, (a, b) in self.group_scores.items())
         lines.append("-" * len(head))
         lines.append(f"{self.model}: {passed}/{assessed} patterns passed ({groups})")
+        if row_kind(self.to_dict()) == PLAUSIBLE:
+            robust = sum(counts_as_plausible(p.to_dict()) for p in self.patterns)
+            lines.append(f"  in the physiological box; plausible (passed, robustness >= {ROBUST_ENOUGH:g}): "
+                         f"{robust}/{assessed}")
         if failures:
             for p in self.patterns:
                 if not p.passed:

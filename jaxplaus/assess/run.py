@@ -23,6 +23,7 @@ from jaxplaus.assess.config import Settings, upgraded
 from jaxplaus.assess.objective import SearchObjectives, search_objectives
 from jaxplaus.assess.checks import int_at_least
 from jaxplaus.assess.plan import Plan, plan
+from jaxplaus.assess.plausibility import winner_figures
 from jaxplaus.assess.records import Assessment, PatternResult, Progress, history_steps, load, versions
 from jaxplaus.assess.validation import (
     Validator,
@@ -324,6 +325,7 @@ def _pattern_result(p: Plan, t: int, result: S.SearchResult, o: _Outcome, solved
         timing={"search_s": round(float(solved_at if solved_at >= 0 else search_s), 3),
                 "validation_s": round(o.seconds, 3)},
         validations=o.extra,
+        plausibility=_results.plain(winner_figures(p.model, pattern, o.params, verdict.features)),
     )
 
 

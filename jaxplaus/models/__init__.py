@@ -6,7 +6,7 @@ Each shipped model lives in its own module, which opens with its reference.
 from __future__ import annotations
 
 from jaxplaus.models.adex import adex
-from jaxplaus.models.base import GAIN, Model, Parameter, with_input_gain
+from jaxplaus.models.base import GAIN, Model, Parameter, Physiology, with_input_gain
 from jaxplaus.models.izhikevich import izhikevich
 from jaxplaus.models.izhikevich2004 import izhikevich2004, izhikevich2004_accommodation
 from jaxplaus.models.lif import lif
@@ -43,4 +43,4 @@ def get(name: str | Model) -> Model:
 for _model in (lif, adex, izhikevich, izhikevich2004, izhikevich2004_accommodation, n2d2):
     register(_model)
 
-__all__ = ["GAIN", "Model", "Parameter", "get", "names", "register", "with_input_gain"]
+__all__ = ["GAIN", "Model", "Parameter", "Physiology", "get", "names", "register", "with_input_gain"]

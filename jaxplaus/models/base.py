@@ -20,6 +20,13 @@ Optionally, ``core``: the names of the parameters of the model's canonical form 
 there every other parameter is held at its default and the input gain at 1 (the protocol's own
 units; list ``"gain"`` in ``core`` to search it there too). See :func:`jaxplaus.assess`.
 
+Optionally, ``physiology``: a :class:`Physiology`, the parameter ranges a biologically plausible
+setting of the model lies in, with their source; ``assess(..., bounds="physiological")`` searches
+inside them (``docs/plausibility.md``). And ``sample_ms(params)``: the model time, in ms, that one
+sample covers (the step of an Izhikevich model, Norse's ``dt``), so that rates found on a
+protocol's samples can be said in Hz of the model's own time; None for a model whose time has no
+unit.
+
 The step is written for a single neuron; the engine vmaps it over populations, so a step never
 has to think about batch dimensions. It must be a pure JAX function.
 """
@@ -70,6 +77,69 @@ class Parameter:
             raise ValueError(f"symlog must be a finite width >= 0, and not combined with log; got symlog={self.symlog}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Physiology:
+    """The physiological box of a model: a range per parameter, and where the ranges come from.
+
+    Attributes:
+        ranges: ``name -> (lo, hi)`` with ``lo <= hi`` for EVERY parameter of the model (a model
+            declares a whole box or none). ``lo == hi`` holds the parameter at that value (a
+            normalisation, or a constant its source never varies); ``lo < hi`` is searched.
+        source: the reference the ranges come from, in words (the module's docstring gives the
+            table and the derivation).
+        gain: ``(lo, hi)`` of the input gain in a physiological run; None keeps the model's
+            ``gain_bounds`` (the physiological question does not bound it on its own).
+    """
+
+    ranges: Mapping[str, tuple[float, float]]
+    source: str
+    gain: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        for name, (lo, hi) in self.ranges.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise ValueError(f"physiological range of {name!r} must be finite with lo <= hi, got ({lo}, {hi})")
+        if self.gain is not None and not (math.isfinite(self.gain[1]) and 0 < self.gain[0] < self.gain[1]):
+            raise ValueError(f"physiological gain must be 0 < lo < hi, got {self.gain!r}")
+        if not self.source:
+            raise ValueError("a physiological box needs its source")
+
+    def searched(self) -> dict[str, tuple[float, float]]:
+        """``name -> (lo, hi)`` of the ranges with ``lo < hi``."""
+        return {n: (float(lo), float(hi)) for n, (lo, hi) in self.ranges.items() if lo < hi}
+
+    def held(self) -> dict[str, float]:
+        """``name -> value`` of the parameters the box holds at one value (``lo == hi``)."""
+        return {n: float(lo) for n, (lo, hi) in self.ranges.items() if lo == hi}
+
+    def contains(self, params: Mapping[str, float], rel: float = 1e-6) -> bool:
+        """Whether every parameter of ``params`` that the box names lies in its range, to a
+        relative tolerance ``rel`` of the bound: a float32 search that reaches a bound rounds it
+        (8.8 becomes 8.800000190734863, 2e-8 out), which is inside."""
+        def inside(x, lo, hi):
+            return lo - rel * abs(lo) <= x <= hi + rel * abs(hi)
+
+        return all(inside(float(params[n]), lo, hi) for n, (lo, hi) in self.ranges.items() if n in params)
+
+
+def table_box(rows, margin: float = 0.0, exact=()) -> dict[str, tuple[float, float]]:
+    """The box spanned by a table of parameter settings, each bound moved outward by ``margin``
+    times its own magnitude (``lo - margin |lo|``, ``hi + margin |hi|``; a bound at 0 stays).
+
+    Args:
+        rows: settings, each ``name -> value`` (the same names in every row).
+        margin: the relative widening, >= 0 (0: the table's min and max).
+        exact: names kept at the table's min and max whatever ``margin`` says.
+    """
+    names = list(rows[0])
+    out = {}
+    for n in names:
+        lo, hi = min(float(r[n]) for r in rows), max(float(r[n]) for r in rows)
+        m = 0.0 if n in exact else margin
+        out[n] = (lo - m * abs(lo), hi + m * abs(hi))
+    return out
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Model:
     """A spiking neuron model as the engine sees it (see the module docstring).
@@ -85,16 +155,31 @@ class Model:
     reference: str = ""
     core: tuple[str, ...] = ()
     gain_bounds: tuple[float, float] = DEFAULT_GAIN_BOUNDS
+    physiology: Physiology | None = None
+    sample_ms: Callable[[Params], Any] | None = None
 
     def __post_init__(self):
+        if self.physiology is not None:
+            self._check_physiology(self.physiology)
         lo, hi = self.gain_bounds
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
             raise ValueError(f"model {self.name!r}: gain_bounds must be 0 < lo < hi, got {self.gain_bounds!r}")
         unknown = [n for n in self.core if n not in self.parameters and n != "gain"]
         if unknown:
             raise ValueError(
-                f"model {self.name!r}: core names {unknown} are not parameters; known: {list(self.parameters)} (and 'gain')"
+                f"model {self.name!r}: core names {unknown} are not parameters; known: {list(self.parameters)} "
+                "(and 'gain')"
             )
+
+    def _check_physiology(self, phys: Physiology) -> None:
+        named, known = set(phys.ranges), set(self.parameters)
+        missing, extra = sorted(known - named), sorted(named - known)
+        if missing or extra:
+            raise ValueError(f"model {self.name!r}: the physiological box must give a range for exactly its "
+                             f"parameters; missing {missing}, unknown {extra}")
+        bad = [n for n, (lo, _) in phys.ranges.items() if self.parameters[n].log and lo <= 0]
+        if bad:
+            raise ValueError(f"model {self.name!r}: physiological ranges of log-scale parameters {bad} need lo > 0")
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

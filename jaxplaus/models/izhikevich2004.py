@@ -12,6 +12,28 @@ Neural Networks 15(5), 2004, and the MATLAB script ``figure1.m`` that draws its 
 ``tau`` is the step in ms (figure1.m picks it per panel), ``mn`` and ``bias`` are 5 and 140 except
 in panels G and L (4.1 and 108). The reported voltage is 30 on a spike sample, as in the script.
 The arithmetic is grouped as MATLAB evaluates it (left to right).
+
+Physiological box (:data:`PHYSIOLOGY`; ``docs/plausibility.md``): the ranges spanned by
+figure1.m's 20 panels (:data:`FIGURE1_PANELS`, the table below), each bound moved outward by
+:data:`MARGIN` (10%) of its own magnitude, except the step ``tau``, kept at the script's own
+0.1 to 0.5 ms (it is the integrator's, not the cell's, and longer steps make the map chaotic).
+The panels are the settings Izhikevich drew as cortical (and thalamic) firing types, so the box is
+"parameters of the kind the paper calls biological"; panel R's ``b = 1`` belongs to its own form
+of ``u'`` (``izhikevich2004_accommodation``) and is in the box of both forms.
+
+    name   panels' min   panels' max   box (10% outward)    from
+    a        -0.026         1          -0.0286 .. 1.1       T (-0.026), Q (1)
+    b        -1             1          -1.1 .. 1.1          S, T (-1), R (1)
+    c        -65           -45         -71.5 .. -40.5       A, B, F, H, I (-65), T (-45)
+    d        -21            8          -23.1 .. 8.8         Q (-21), F, S (8)
+    mn        4.1           5          3.69 .. 5.5          G, L (4.1), the rest (5)
+    bias    108           140          97.2 .. 154          G, L (108), the rest (140)
+    tau       0.1           0.5        0.1 .. 0.5 (exact)   Q (0.1), R, S, T (0.5)
+    gain      -             -          0.5 .. 2             the protocols' currents within a factor 2 of figure1.m's
+
+The gain is 1 in every panel (the protocols are in this model's units); a physiological run lets
+it move by a factor of 2, so a pattern is met with currents of the size the paper used, not with
+a tenfold current.
 """
 
 from __future__ import annotations
@@ -20,9 +42,41 @@ import functools
 
 import jax.numpy as jnp
 
-from jaxplaus.models.base import Model, Parameter
+from jaxplaus.models.base import Model, Parameter, Physiology, table_box
 
 V_PEAK = 30.0
+
+# figure1.m's 20 panels A..T: (a, b, c, d, tau, mn, bias), the values of shared/spec/patterns.md
+# (written here independently of jaxplaus.patterns: models know nothing of patterns)
+_PANEL_FIELDS = ("a", "b", "c", "d", "tau", "mn", "bias")
+FIGURE1_PANELS: dict[str, dict[str, float]] = {
+    letter: dict(zip(_PANEL_FIELDS, values))
+    for letter, values in {
+        "A": (0.02, 0.2, -65, 6, 0.25, 5, 140), "B": (0.02, 0.25, -65, 6, 0.25, 5, 140),
+        "C": (0.02, 0.2, -50, 2, 0.25, 5, 140), "D": (0.02, 0.25, -55, 0.05, 0.2, 5, 140),
+        "E": (0.02, 0.2, -55, 4, 0.25, 5, 140), "F": (0.01, 0.2, -65, 8, 0.25, 5, 140),
+        "G": (0.02, -0.1, -55, 6, 0.25, 4.1, 108), "H": (0.2, 0.26, -65, 0, 0.25, 5, 140),
+        "I": (0.02, 0.2, -65, 6, 0.2, 5, 140), "J": (0.05, 0.26, -60, 0, 0.25, 5, 140),
+        "K": (0.1, 0.26, -60, -1, 0.25, 5, 140), "L": (0.02, -0.1, -55, 6, 0.25, 4.1, 108),
+        "M": (0.03, 0.25, -60, 4, 0.2, 5, 140), "N": (0.03, 0.25, -52, 0, 0.2, 5, 140),
+        "O": (0.03, 0.25, -60, 4, 0.25, 5, 140), "P": (0.1, 0.26, -60, 0, 0.25, 5, 140),
+        "Q": (1, 0.2, -60, -21, 0.1, 5, 140), "R": (0.02, 1, -55, 4, 0.5, 5, 140),
+        "S": (-0.02, -1, -60, 8, 0.5, 5, 140), "T": (-0.026, -1, -45, -2, 0.5, 5, 140),
+    }.items()
+}
+MARGIN = 0.1  # each bound of the panels' span moved outward by 10% of its magnitude
+PHYSIOLOGICAL_GAIN = (0.5, 2.0)  # the protocols' currents within a factor 2 of figure1.m's (gain 1)
+PHYSIOLOGY = Physiology(
+    ranges=table_box(list(FIGURE1_PANELS.values()), MARGIN, exact=("tau",)),
+    source="Izhikevich (2004) figure1.m: the span of its 20 panels' parameters, widened by 10% (the step tau "
+    "exactly 0.1-0.5 ms); gain 0.5-2 (the panels use 1)",
+    gain=PHYSIOLOGICAL_GAIN,
+)
+
+
+def sample_ms(params):
+    """One sample is one step of ``tau`` ms."""
+    return params["tau"]
 
 
 def initial_state(params):
@@ -72,6 +126,8 @@ def make(accommodation: bool = False) -> Model:
         # 18 of the 20 panels, and the protocol's currents are in this model's units
         core=("a", "b", "c", "d", "tau"),
         gain_bounds=(0.1, 10.0),  # the protocols' currents are in this model's units (gain ~1)
+        physiology=PHYSIOLOGY,
+        sample_ms=sample_ms,
     )
 
 

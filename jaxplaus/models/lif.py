@@ -7,13 +7,50 @@ membrane ``v``), a strict threshold and a hard reset; no refractory period. One 
 are Norse's, so a float32 run agrees with Norse spike for spike (bit for bit without FMA).
 
 This model has no slow variable: it is the negative control of the pattern suite.
+
+Physiological box (:data:`PHYSIOLOGY`; ``docs/plausibility.md``). Voltages are read as in
+``adex``: ``v = (V - EL) / (VT - EL)``, so ``v_leak = 0`` and ``v_th = 1`` are the normalisation
+(any other pair maps onto them, the input's scale going into the gain) and are held there.
+
+    name          box              why
+    tau_mem_inv   20 .. 200 /s     membrane time constants of cortical neurons, 5 to 50 ms
+                                   (Dayan and Abbott 2001, ch. 5: 10-100 ms quoted for the
+                                   passive membrane; McCormick et al. 1985: 5-50 ms for
+                                   fast-spiking to regular-spiking cells; this box takes 5-50)
+    tau_syn_inv   100 .. 1000 /s   fast synaptic currents (AMPA, GABA-A decay), 1 to 10 ms
+    v_reset       -0.25 .. 0.75    a reset 5 mV below rest to 5 mV below threshold, for
+                                   EL = -70 mV and VT = -50 mV (after-hyperpolarisations of
+                                   cortical cells reach -75 to -55 mV)
+    v_leak, v_th  0, 1 (held)      the normalisation
+
+The gain keeps the model's bounds, for the reason given in ``adex`` (the physiological bound is
+on ``gain x / (dt tau_syn_inv)``, a product).
 """
 
 from __future__ import annotations
 
-from jaxplaus.models.base import Model, Parameter, spike_reset
+from jaxplaus.models.base import Model, Parameter, Physiology, spike_reset
 
 DT = 0.001  # Norse's default time step
+
+MEMBRANE_TAU_MS = (5.0, 50.0)  # cortical neurons' membrane time constants
+SYNAPTIC_TAU_MS = (1.0, 10.0)  # fast synaptic currents (AMPA, GABA-A decay)
+PHYSIOLOGY = Physiology(
+    ranges={
+        "tau_syn_inv": (1000.0 / SYNAPTIC_TAU_MS[1], 1000.0 / SYNAPTIC_TAU_MS[0]),
+        "tau_mem_inv": (1000.0 / MEMBRANE_TAU_MS[1], 1000.0 / MEMBRANE_TAU_MS[0]),
+        "v_leak": (0.0, 0.0),
+        "v_th": (1.0, 1.0),
+        "v_reset": (-0.25, 0.75),
+    },
+    source="cortical membrane time constants 5-50 ms, synaptic currents 1-10 ms, reset from 5 mV below rest to 5 mV "
+    "below threshold (EL -70, VT -50 mV); v_leak 0, v_th 1 held (the normalisation)",
+)
+
+
+def sample_ms(params):
+    """One sample is Norse's ``dt`` (1 ms)."""
+    return DT * 1000.0
 
 
 def initial_state(params):
@@ -49,4 +86,6 @@ lif = Model(
     # synaptic current integrates the input, i ~ x / (dt tau_syn_inv)), so across its parameter
     # ranges the gain that maps the protocols' currents (up to 80) runs from ~1e-4 to a few
     gain_bounds=(1e-4, 10.0),
+    physiology=PHYSIOLOGY,
+    sample_ms=sample_ms,
 )
