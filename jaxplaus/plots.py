@@ -237,7 +237,7 @@ def in_model_order(run_dirs: list, resses: list[dict]) -> tuple[list, list[dict]
 def _cell(p: dict | None, plausible_row: bool, cmap, lo: float) -> tuple[tuple, str]:
     """``(rgba, text)`` of one profile cell: grey not assessed, red failed ("x"), green passed
     (shade and text: robustness), orange a pass a plausible row does not count (robustness below
-    :data:`ROBUST_ENOUGH`)."""
+    what :func:`~jaxplaus.assess.plausibility.counts_as_plausible` needs)."""
     if p is None:
         return to_rgba(MISSING_COLOR), ""
     if not p["passed"]:
@@ -253,7 +253,8 @@ def profile_figure(run_dirs) -> Figure:
     """Runs (rows) by the 20 patterns (columns): green passed (shade = robustness), red failed,
     grey not assessed. Accepts one run directory or several. A model's rows are kept together: its
     wide-bounds run is its "expressive" row, its physiological-bounds run its "plausible" row,
-    where a pass counts only with robustness >= :data:`ROBUST_ENOUGH` (orange otherwise)."""
+    where a pass counts only as robust as :func:`~jaxplaus.assess.plausibility.counts_as_plausible` asks
+    (orange otherwise)."""
     from jaxplaus import patterns
 
     if isinstance(run_dirs, str | os.PathLike):
@@ -298,7 +299,8 @@ def profile_figure(run_dirs) -> Figure:
     cb = fig.colorbar(sm, ax=ax, fraction=0.03, pad=0.01)
     cb.set_label("robustness (passed)", fontsize=8)
     fig.legend(handles=[Patch(color=PASS_COLOR, label="passed"), Patch(color=FAIL_COLOR, label="failed (x)"),
-                        Patch(color=FRAGILE_COLOR, label=f"passed, robustness < {ROBUST_ENOUGH:g}: not plausible"),
+                        Patch(color=FRAGILE_COLOR,
+                              label=f"passed, robustness < {ROBUST_ENOUGH:g} and < figure1.m's own: not plausible"),
                         Patch(color=MISSING_COLOR, label="not assessed")],
                loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return fig

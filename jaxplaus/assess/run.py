@@ -19,11 +19,11 @@ import numpy as np
 
 from jaxplaus import results as _results
 from jaxplaus import search as S
-from jaxplaus.assess.config import Settings, upgraded
+from jaxplaus.assess.config import PHYSIOLOGICAL, Settings, box, upgraded
 from jaxplaus.assess.objective import SearchObjectives, search_objectives
 from jaxplaus.assess.checks import int_at_least
 from jaxplaus.assess.plan import Plan, plan
-from jaxplaus.assess.plausibility import winner_figures
+from jaxplaus.assess.plausibility import needed, reference_robustness, winner_figures
 from jaxplaus.assess.records import Assessment, PatternResult, Progress, history_steps, load, versions
 from jaxplaus.assess.validation import (
     Validator,
@@ -147,10 +147,12 @@ def _run(p: Plan, run_dir, status: str, chunk: int, progress, validators: tuple,
     result = _search(p, objectives, run_dir, initial, clock, chunk, report, fingerprint)
     search_s = clock.search_s() if report.chunks else clock.before
     outcomes, validation_s = _validate(p, result, validators, report)
+    needs = _robustness_needed(p)
     search = _search_record(result, objectives)
     assessment = Assessment(
         model=p.model.name,
-        patterns=tuple(_pattern_result(p, t, result, o, clock.solved_at[t], search_s) for t, o in enumerate(outcomes)),
+        patterns=tuple(_pattern_result(p, t, result, o, clock.solved_at[t], search_s, needs[t])
+                       for t, o in enumerate(outcomes)),
         settings=p.record,
         versions=versions(),
         search=search,
@@ -308,7 +310,18 @@ def _validate(p: Plan, result: S.SearchResult, validators: tuple, report: _Repor
     return [dataclasses.replace(o, robustness=r) for o, r in zip(outcomes, robust)], validation_s
 
 
-def _pattern_result(p: Plan, t: int, result: S.SearchResult, o: _Outcome, solved_at: float, search_s: float):
+def _robustness_needed(p: Plan) -> list[float | None]:
+    """``[P]`` the robustness a plausible pass needs (a physiological run with robustness copies;
+    :func:`jaxplaus.assess.plausibility.needed`), else None."""
+    s = p.settings
+    if box(s.bounds) != PHYSIOLOGICAL or s.robustness_copies == 0:
+        return [None] * len(p.patterns)
+    reference = reference_robustness(p.patterns, s.warmup, s.robustness_copies, s.robustness_delta, s.seed)
+    return [needed(r) for r in reference]
+
+
+def _pattern_result(p: Plan, t: int, result: S.SearchResult, o: _Outcome, solved_at: float, search_s: float,
+                    robustness_needed: float | None):
     pattern, verdict = p.patterns[t], o.verdict
     failed = tuple(verdict.failed)
     if verdict.passed:  # what an extra validator found missing (a float64 failure says it already)
@@ -325,7 +338,10 @@ def _pattern_result(p: Plan, t: int, result: S.SearchResult, o: _Outcome, solved
         timing={"search_s": round(float(solved_at if solved_at >= 0 else search_s), 3),
                 "validation_s": round(o.seconds, 3)},
         validations=o.extra,
-        plausibility=_results.plain(winner_figures(p.model, pattern, o.params, verdict.features)),
+        plausibility=_results.plain({
+            **winner_figures(p.model, pattern, o.params, verdict.features),
+            **({} if robustness_needed is None else {"robustness_needed": robustness_needed}),
+        }),
     )
 
 
