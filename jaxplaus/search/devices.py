@@ -19,6 +19,7 @@ from the host, so the processes cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import numpy as np
@@ -64,6 +65,20 @@ class Placement:
         for i, a in zip(todo, host):
             leaves[i] = jax.make_array_from_callback(a.shape, want, lambda index, a=a: a[index])
         return jax.tree.unflatten(treedef, leaves)
+
+    def gathered(self, tree):
+        """Every leaf of ``tree`` (arrays on the mesh) replicated, one compiled copy a leaf.
+
+        One leaf at a time, so that each program holds one collective: XLA:CPU may run the
+        independent collectives of one program in a different order on each device, which
+        deadlocks when the devices outnumber its threads (measured: 4 forced devices on 2 cores)."""
+        return jax.tree.map(_replicate(self.replicated), tree)
+
+
+@functools.lru_cache(maxsize=None)
+def _replicate(sharding: NamedSharding):
+    """A compiled identity whose output is replicated by ``sharding``."""
+    return jax.jit(lambda x: x, out_shardings=sharding)
 
 
 def broadcast(tree):

@@ -128,34 +128,39 @@ def _loop(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch, n
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def advance(
-    config: SearchConfig, objectives: tuple, placement: Placement, state: SearchState, gather, scatter, batch: Batch,
-    n, pool_z,
-) -> SearchState:
-    """``state`` after ``n`` generations of the batch's lanes (the others keep their state): one
-    compiled program, the lanes gathered, advanced and scattered back on the devices.
+    config: SearchConfig, objectives: tuple, placement: Placement, state: SearchState, gather, batch: Batch, n, pool_z,
+) -> Carry:
+    """The batch's lanes after ``n`` generations: gathered from ``state`` and advanced on the
+    devices, split over them along the lane axis (leaves ``[S, ...]``, ``S / devices`` on each).
 
     ``config``, ``objectives`` and ``placement`` are static: equal ones reuse the compiled
-    program (one per batch size, see :func:`batch_of`). The batch's lanes are split over the
-    placement's devices along their lane axis; ``state`` comes in and goes out replicated.
+    program (one per batch size, see :func:`batch_of`). The only communication between devices
+    is inside the generation loop (which tasks are solved, whether every lane is frozen), one
+    chain of reductions per generation; :func:`written_back` puts the lanes back in the state.
 
     Args:
         state: replicated on the placement. gather: ``[S]`` int32 flat indices (into the ``T x R``
-            lanes) of the batch's lanes; scatter: ``[S]`` where each goes back (``T x R``, out of
-            range, for a lane only there to fill the devices: dropped). batch: the lanes' tasks.
-        n: int32 scalar, generations. pool_z: ``[T, D]`` each task's solution (the donors:
-            ``state.donors``).
+            lanes) of the batch's lanes. batch: their tasks. n: int32 scalar, generations.
+        pool_z: ``[T, D]`` each task's solution (the donors: ``state.donors``).
     """
     split = lambda x: lax.with_sharding_constraint(x, placement.lanes)  # noqa: E731
-    steps = jnp.arange(state.history.shape[2])
-    written = (steps >= state.generation) & (steps < state.generation + n)
-    history = jnp.where(written, state.lanes.best_loss[..., None], state.history)  # the lanes left out
     take = lambda x: split(_flat(x)[gather])  # noqa: E731
     carry = Carry(jax.tree.map(take, state.lanes), take(state.history), state.key, state.generation)
     out = _loop(config, objectives, carry, jax.tree.map(split, batch), n, pool_z, state.donors)
+    return out._replace(lanes=jax.tree.map(split, out.lanes), history=split(out.history))
+
+
+@jax.jit
+def written_back(state: SearchState, carry: Carry, scatter, n) -> SearchState:
+    """``state`` with the batch's lanes ``carry`` (from :func:`advance`, replicated) put back at
+    ``scatter [S]`` (out of range: dropped), after ``n`` generations; the history of the lanes
+    left out records their (unchanging) best loss. Everything replicated: no communication."""
+    steps = jnp.arange(state.history.shape[2])
+    written = (steps >= state.generation) & (steps < state.generation + n)
+    history = jnp.where(written, state.lanes.best_loss[..., None], state.history)
     back = lambda x, y: _flat(x).at[scatter].set(y, mode="drop").reshape(x.shape)  # noqa: E731
-    new = state.replace(lanes=jax.tree.map(back, state.lanes, out.lanes), history=back(history, out.history),
-                        key=out.key, generation=out.generation)
-    return lax.with_sharding_constraint(new, placement.replicated)
+    return state.replace(lanes=jax.tree.map(back, state.lanes, carry.lanes), history=back(history, carry.history),
+                         key=carry.key, generation=carry.generation)
 
 
 # ============================================================================ the batch of lanes
@@ -233,8 +238,9 @@ def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n
                   placement: Placement) -> SearchState:
     """Run ``n`` generations of the lanes in ``state.batch`` only; the others keep their state.
 
-    The batch's lanes and history rows are gathered, advanced and scattered back on the devices
-    (:func:`advance`); the history of the lanes left out records their (unchanging) best loss.
+    The batch's lanes and history rows are gathered and advanced on the devices
+    (:func:`advance`), then copied to every device (one transfer a leaf,
+    :meth:`~jaxplaus.search.devices.Placement.gathered`) and put back (:func:`written_back`).
     With no lane in the batch (every task solved) nothing runs. ``state``: replicated on
     ``placement`` (see :meth:`~jaxplaus.search.devices.Placement.put`), as is the state returned.
     """
@@ -245,8 +251,10 @@ def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n
         history = np.where(written, np.asarray(state.lanes.best_loss)[..., None], np.asarray(state.history))
         return placement.put(state.replace(history=history, generation=np.asarray(g0 + n, np.int32)))
     gather, scatter, batch = batch_of(config, np.asarray(state.batch), placement.size)
-    host = (gather, scatter, batch, np.asarray(n, np.int32), _donor_pool(state))
-    return advance(config, objectives, placement, state, *placement.put(host))
+    gather, scatter, batch, n_dev, pool_z = placement.put((gather, scatter, batch, np.asarray(n, np.int32),
+                                                           _donor_pool(state)))
+    carry = placement.gathered(advance(config, objectives, placement, state, gather, batch, n_dev, pool_z))
+    return written_back(state, carry, scatter, n_dev)
 
 
 # ============================================================================ running a search
