@@ -122,13 +122,19 @@ def test_two_processes_resume_a_run_and_equal_one_process(cache, runs):
     assert written["timing"]["processes"] == 2 and written["timing"]["sessions"] == 2
 
 
-def test_devices_is_checked():
+def test_devices_is_checked(tmp_path, capsys, monkeypatch, cache):
+    from jaxplaus import cli
+
+    monkeypatch.setenv("JAXPLAUS_CACHE_DIR", cache)  # cli.main() points JAX's cache there: keep this session's
     from jaxplaus import search as S
 
     for bad in (0, -1, 2.0, True, 10**6):
         with pytest.raises(ValueError, match="devices"):
             S.placement(bad)
     assert S.placement(1).size == 1
+    out = tmp_path / "run"
+    assert cli.main(["assess", "--patterns", "A", "--budget", "64", "--devices", "0", "--out", str(out)]) == 2
+    assert "devices" in capsys.readouterr().err and not out.exists()
 
 
 if __name__ == "__main__":
