@@ -133,7 +133,7 @@ def test_devices_is_checked(tmp_path, capsys, monkeypatch, cache):
             S.placement(bad)
     assert S.placement(1).size == 1
     out = tmp_path / "run"
-    assert cli.main(["assess", "--patterns", "A", "--budget", "64", "--devices", "0", "--out", str(out)]) == 2
+    assert cli.main(["assess", "--patterns", "A", "--budget", "256", "--devices", "0", "--out", str(out)]) == 2
     assert "devices" in capsys.readouterr().err and not out.exists()
 
 
