@@ -2,7 +2,8 @@
 
     jaxplaus assess [--model M] [--patterns P ...] [--strategy S] [--budget N] [--restarts R]
                     [--seed S] [--out DIR] [--resume] [--gain LO HI] [--fixed NAME=VALUE ...]
-                    [--validate-norse]
+                    [--validate-norse] [--devices N] [--distributed [--coordinator HOST:PORT
+                    --num-processes N --process-id I]]
     jaxplaus list models|patterns|strategies
     jaxplaus simulate --model M --pattern P [--params JSON] [--gain G]
     jaxplaus reference
@@ -229,6 +230,7 @@ def _cmd_assess(args) -> int:
     from jaxplaus import results as R
     from jaxplaus.assess import assess, plan
 
+    lead = _distributed(args)  # before any computation
     settings, validator_names = _assess_settings(args)
     _resolve_model(settings.model)
     validators = _validators(validator_names)
@@ -236,8 +238,8 @@ def _cmd_assess(args) -> int:
     if out is None:
         plan(settings)  # check every option first: a bad one must not leave an empty run directory behind
         out = _default_out(str(settings.model))
-    kwargs = dict(settings=settings, chunk=args.chunk, progress=None, validators=validators)
-    if not args.quiet:
+    kwargs = dict(settings=settings, chunk=args.chunk, progress=None, validators=validators, devices=args.devices)
+    if not args.quiet and lead:
         verb = "resuming" if args.resume else "assessing"
         kwargs["progress"] = ProgressPrinter(f"jaxplaus: {verb} {settings.model} -> {out}")
     try:
@@ -250,11 +252,26 @@ def _cmd_assess(args) -> int:
         started = os.path.isfile(os.path.join(out, R.SETTINGS))
         raise from_os_error(err, f"then continue with: jaxplaus assess --out {out} --resume (the files written so "
                                  "far are intact)" if started else "then run the command again") from None
+    if not lead:  # process 0 prints and writes
+        return 0
     print(result.table())
     print(f"results: {os.path.join(out, R.RESULTS)}  summary: {os.path.join(out, R.SUMMARY)}")
     if not getattr(args, "no_report", True):
         _report_of_run(out)
     return 0
+
+
+def _distributed(args) -> bool:
+    """With ``--distributed`` (or any of its addresses given), ``jax.distributed.initialize`` with
+    the addresses given (the others detected from SLURM, Open MPI, ... or ``JAX_COORDINATOR_ADDRESS``);
+    whether this is process 0 (always, without). ``docs/scaling.md``."""
+    import jax
+
+    given = {k: v for k, v in (("coordinator_address", args.coordinator), ("num_processes", args.num_processes),
+                               ("process_id", args.process_id)) if v is not None}
+    if args.distributed or given:
+        jax.distributed.initialize(**given)
+    return jax.process_index() == 0
 
 
 def _report_of_run(out: str) -> None:
@@ -303,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--chunk", type=int, help="generations between progress reports and checkpoints (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--devices", type=int, metavar="N",
+                   help="split the search over N devices (default: every device of every process); does not change "
+                        "the result (docs/scaling.md)")
+    p.add_argument("--distributed", action="store_true",
+                   help="one process of several (one per host): call jax.distributed.initialize, its arguments "
+                        "detected (SLURM, Open MPI, JAX_COORDINATOR_ADDRESS) unless given below; process 0 writes")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address")
+    p.add_argument("--num-processes", dest="num_processes", type=int, metavar="N", help="with --distributed")
+    p.add_argument("--process-id", dest="process_id", type=int, metavar="I", help="with --distributed: 0 to N-1")
     p.add_argument("--no-report", dest="no_report", action="store_true",
                    help="do not write report.html (figures) into the run directory at the end")
     p.add_argument("--validate-norse", dest="validate_norse", action="store_true",

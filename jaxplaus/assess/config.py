@@ -8,7 +8,7 @@ records it and what a run recorded before the option existed implicitly used. Th
 read back with :func:`from_record`. Adding an option is one field here plus its use.
 
 Run-time choices that do not change the result (the run directory, resume, chunking,
-progress, extra validators) are arguments of :func:`jaxplaus.assess.assess`, not settings.
+progress, extra validators, the devices) are arguments of :func:`jaxplaus.assess.assess`, not settings.
 """
 
 from __future__ import annotations

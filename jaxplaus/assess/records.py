@@ -156,7 +156,8 @@ class Assessment:
             jittered copies, protocol and control runs, padding to the longest protocol).
         timing: ``wall_s`` (the last session), ``search_s`` and ``validation_s`` (over all
             sessions), ``neuron_steps_per_s`` (``search.neuron_steps`` over ``search_s``,
-            compilation included), ``sessions`` (1 + resumes), ``started``/``finished`` (ISO times).
+            compilation included), ``sessions`` (1 + resumes), ``started``/``finished`` (ISO times),
+            ``devices`` and ``processes`` (the last session's; ``docs/scaling.md``).
         run_dir: where it was written (None if not written); not part of the saved data.
     """
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
 import numpy as np
 
 from jaxplaus import results as _results
@@ -66,6 +68,7 @@ def assess(
     chunk: int | None = None,
     progress: Callable[[Progress], Any] | None = None,
     validators: Sequence[Validator] | None = None,
+    devices: int | None = None,
     **options,
 ) -> Assessment:
     """Assess how many of Izhikevich's firing patterns ``model`` can reproduce.
@@ -92,6 +95,13 @@ def assess(
         validators: extra validations of each pattern's chosen point (:class:`Validator`). A
             pattern then passes only if the float64 validation AND every validator pass; their
             names go into the settings (a resume must ask for the same ones).
+        devices: how many devices the search's batch is split over (None: every device of every
+            process; with ``jax.distributed.initialize`` called, a multiple of the process count,
+            each process giving the same number). A run-time choice: the profile and winners
+            equal a one-device run's (``docs/scaling.md`` says how exactly), and a run may be
+            resumed on another number. With several processes, every process calls ``assess``
+            with the same arguments; only process 0 writes ``out`` and reports progress, and
+            every process returns the same assessment.
 
     Raises:
         ValueError / TypeError: for any bad argument, the sizes the run would allocate included
@@ -109,42 +119,64 @@ def assess(
     p = plan(settings, **given, **options)
     chunk = DEFAULT_CHUNK if chunk is None else int_at_least("chunk", chunk, 1)
     validators = check_validators(validators, p.model)
+    placement = S.placement(devices)
     if validators:
         p = dataclasses.replace(p, record={**p.record, "validators": [v.name for v in validators]})
     if not isinstance(resume, bool):
         raise TypeError(f"resume must be True or False, got {resume!r}")
     if resume and out is None:
         raise ValueError("resume=True needs the run directory to resume (out=...)")
-    run_dir = None if out is None else _results.RunDirectory(out)
-    status = "new" if run_dir is None else run_dir.prepare(p.record, resume, upgrade=upgraded)
-    if status == "complete":
-        return _finished(run_dir, p, progress)
+    lead = S.is_lead()
+    run_dir = None if out is None or not lead else _results.RunDirectory(out)  # process 0 alone writes
+    progress = progress if lead else None
     # ---- everything is checked: from here on, the run directory is written, by this process alone
-    with _writing(run_dir, p.record, resume) as status:
-        if status == "complete":  # another process finished it meanwhile
+    with _opened(run_dir, p.record, resume) as status:
+        if status == "complete":
             return _finished(run_dir, p, progress)
-        return _run(p, run_dir, status, chunk, progress, validators, t_start, started)
+        return _run(p, run_dir, status, chunk, progress, validators, t_start, started, placement)
+
+
+STATUSES = ("new", "resume", "complete", "error")  # of the run directory, as processes agree on it
+
+
+def _agreed(status: str) -> str:
+    """Process 0's ``status`` (of :data:`STATUSES`), in every process."""
+    return STATUSES[int(S.broadcast(np.asarray(STATUSES.index(status), np.int32)))]
 
 
 @contextlib.contextmanager
-def _writing(run_dir, record, resume: bool):
-    """The run directory's status (:meth:`~jaxplaus.results.RunDirectory.prepare`) checked again
-    while this process holds its lock (the directory created first); without one, ``"new"``."""
+def _opened(run_dir, record, resume: bool):
+    """The run directory's status (:meth:`~jaxplaus.results.RunDirectory.prepare`), agreed by
+    every process: checked, then, unless the run is complete, checked again while this process
+    holds the directory's lock (the directory created first). Without a directory (none asked
+    for, or a process other than 0), process 0's status; ``"new"`` with one process and none."""
     if run_dir is None:
-        yield "new"
+        status = _agreed("new")
+        if status == "error":
+            raise _results.RunDirectoryError("process 0 refused the run directory (its error says why)")
+        yield status
         return
-    run_dir.path.mkdir(parents=True, exist_ok=True)
-    with run_dir.locked():
-        yield run_dir.prepare(record, resume, upgrade=upgraded)
+    with contextlib.ExitStack() as stack:
+        try:
+            status = run_dir.prepare(record, resume, upgrade=upgraded)
+            if status != "complete":
+                run_dir.path.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(run_dir.locked())
+                status = run_dir.prepare(record, resume, upgrade=upgraded)  # another process may have finished it
+        except BaseException:
+            _agreed("error")
+            raise
+        yield _agreed(status)
 
 
-def _run(p: Plan, run_dir, status: str, chunk: int, progress, validators: tuple, t_start: float, started: str):
+def _run(p: Plan, run_dir, status: str, chunk: int, progress, validators: tuple, t_start: float, started: str,
+         placement):
     """Search, validate and write: the assessment of a checked plan (``status`` "new" or "resume")."""
     fingerprint = _results.fingerprint(p.record, versions())
     initial, clock = _open(run_dir, status, p, fingerprint)
     report = _Reporter(p, progress, t_start, clock)
     objectives = _objectives(p)
-    result = _search(p, objectives, run_dir, initial, clock, chunk, report, fingerprint)
+    result = _search(p, objectives, run_dir, initial, clock, chunk, report, fingerprint, placement)
     search_s = clock.search_s() if report.chunks else clock.before
     outcomes, validation_s = _validate(p, result, validators, report)
     needs = _robustness_needed(p)
@@ -159,7 +191,7 @@ def _run(p: Plan, run_dir, status: str, chunk: int, progress, validators: tuple,
         timing={"wall_s": round(time.perf_counter() - t_start, 3), "search_s": round(search_s, 3),
                 "neuron_steps_per_s": round(search["neuron_steps"] / search_s) if search_s > 0 else None,
                 "validation_s": round(validation_s, 3), "sessions": clock.sessions, "started": started,
-                "finished": _now()},
+                "finished": _now(), "devices": placement.size, "processes": jax.process_count()},
         run_dir=None if run_dir is None else str(run_dir.path),
     )
     if run_dir is not None:
@@ -193,13 +225,23 @@ class _Reporter:
 
 
 def _finished(run_dir, p: Plan, progress) -> Assessment:
-    """A finished run with these settings: loaded as it is."""
-    done = load(run_dir.path)
+    """A finished run with these settings: loaded as it is (by process 0, and shared)."""
+    done = _shared(load(run_dir.path) if run_dir is not None else None)
     if progress is not None:
         losses = [x.search_loss if x.search_loss is not None else math.inf for x in done.patterns]
         reporter = _Reporter(p, progress, time.perf_counter(), _Clock(0.0, 0, np.zeros(0)))
         reporter("done", p.generations, losses, len(done.patterns), done.score[0])
     return done
+
+
+def _shared(done: Assessment | None) -> Assessment:
+    """Process 0's ``done`` in every process (its ``results.json`` data sent as bytes)."""
+    if jax.process_count() == 1:
+        return done
+    data = np.frombuffer(json.dumps(done.to_dict()).encode(), np.uint8) if done is not None else np.zeros(0, np.uint8)
+    size = int(S.broadcast(np.asarray(data.size, np.int64)))
+    data = S.broadcast(np.resize(data, size) if data.size != size else data)
+    return done if done is not None else Assessment.from_dict(json.loads(bytes(data).decode()))
 
 
 def _open(run_dir, status: str, p: Plan, fingerprint: str):
@@ -209,7 +251,7 @@ def _open(run_dir, status: str, p: Plan, fingerprint: str):
     initial, meta = None, {}
     if status == "new" and run_dir is not None:
         run_dir.start(p.record, versions())
-    elif status == "resume":
+    elif status == "resume" and run_dir is not None:  # another process gets process 0's state from the search
         try:
             ck = run_dir.read_checkpoint(fingerprint)
         except _results.RunDirectoryError as err:
@@ -226,7 +268,7 @@ def _open(run_dir, status: str, p: Plan, fingerprint: str):
 
 def _search(
     p: Plan, objectives: SearchObjectives, run_dir, initial, clock: _Clock, chunk: int, report: _Reporter,
-    fingerprint: str,
+    fingerprint: str, placement,
 ) -> S.SearchResult:
     """The search of every pattern at once; a checkpoint (with the run's ``fingerprint``) and a
     progress report after each chunk."""
@@ -248,6 +290,7 @@ def _search(
         seed=s.seed, chunk=chunk, on_chunk=on_chunk, initial_state=initial, dtype=s.search_dtype, share=s.share,
         pin=p.pins, pinned_lanes=s.core_lanes, rebatch_every=s.rebatch_every, lane_pool=s.lane_pool,
         confirm_jitter=objectives.confirm_jitter, confirm_objective=objectives.confirming, accept=zero_judge(p),
+        devices=placement,
     )
 
 

@@ -17,9 +17,12 @@ One concern a module:
 - :mod:`~jaxplaus.search.lane`: one generation of one lane, and the restart rule;
 - :mod:`~jaxplaus.search.engine`: the compiled loop, the batch of unsolved tasks,
   :func:`run_search` and :func:`init_state`;
-- :mod:`~jaxplaus.search.result`: :class:`SearchResult`.
+- :mod:`~jaxplaus.search.result`: :class:`SearchResult`;
+- :mod:`~jaxplaus.search.devices`: the devices a search's lanes are split over
+  (:class:`Placement`, :func:`placement`), and what several processes share.
 """
 
+from jaxplaus.search.devices import Placement, broadcast, is_lead, placement
 from jaxplaus.search.engine import REBATCH_EVERY, init_state, run_search
 from jaxplaus.search.result import SearchResult
 from jaxplaus.search.space import GAIN, SearchSpace, search_space, to_physical, to_unit
@@ -35,6 +38,10 @@ from jaxplaus.search.strategies import (
 
 __all__ = [
     "FAILED_LOSS",
+    "Placement",
+    "broadcast",
+    "is_lead",
+    "placement",
     "GAIN",
     "REBATCH_EVERY",
     "STRATEGIES",

@@ -33,6 +33,7 @@ from jaxplaus.search.config import (
 )
 from jaxplaus.search.accept import accepted
 from jaxplaus.search.confirm import confirm
+from jaxplaus.search.devices import Placement, placement as _placement
 from jaxplaus.search.lane import run_lanes
 from jaxplaus.search.result import SearchResult, search_result
 from jaxplaus.search.space import SearchSpace
@@ -46,8 +47,10 @@ def _rng():
     """The PRNG setting searches trace under.
 
     Vmapped threefry compiles several times faster on XLA:CPU in its original (non-
-    partitionable) form; a search is never sharded, so it uses that. Random streams differ
-    from those of the default setting, which only matters for comparing bits across settings.
+    partitionable) form, so a search uses that. The numbers drawn do not depend on how the
+    lanes are split over devices (each lane draws from its own folded key; the split only
+    decides where that runs). Random streams differ from those of the default setting, which
+    only matters for comparing bits across settings.
     """
     manager = getattr(jax, "threefry_partitionable", None)
     return manager(False) if manager is not None else contextlib.nullcontext()
@@ -112,12 +115,8 @@ def generation(
     return Carry(lanes, history, key, g + 1)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def advance(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch, n, pool_z, pool_ok) -> Carry:
-    """``n`` generations (a traced int32: chunks of any length share one compiled program).
-
-    ``config`` and ``objectives`` are static: an equal configuration and equal objectives reuse
-    the compiled program (one per batch size ``S``, see :func:`rebatch`).
+def _loop(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch, n, pool_z, pool_ok) -> Carry:
+    """``n`` generations of the batch (a traced int32: chunks of any length share one program).
 
     Args:
         carry: the batch's lanes and their history. batch: which lanes they are.
@@ -125,6 +124,43 @@ def advance(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch,
     """
     alg = strategies.build(config.strategy, config.population_size, config.space.num_dims, config.np_dtype)
     return lax.fori_loop(0, n, lambda _, c: generation(config, alg, objectives, c, batch, pool_z, pool_ok), carry)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def advance(
+    config: SearchConfig, objectives: tuple, placement: Placement, state: SearchState, gather, batch: Batch, n, pool_z,
+) -> Carry:
+    """The batch's lanes after ``n`` generations: gathered from ``state`` and advanced on the
+    devices, split over them along the lane axis (leaves ``[S, ...]``, ``S / devices`` on each).
+
+    ``config``, ``objectives`` and ``placement`` are static: equal ones reuse the compiled
+    program (one per batch size, see :func:`batch_of`). The only communication between devices
+    is inside the generation loop (which tasks are solved, whether every lane is frozen), one
+    chain of reductions per generation; :func:`written_back` puts the lanes back in the state.
+
+    Args:
+        state: replicated on the placement. gather: ``[S]`` int32 flat indices (into the ``T x R``
+            lanes) of the batch's lanes. batch: their tasks. n: int32 scalar, generations.
+        pool_z: ``[T, D]`` each task's solution (the donors: ``state.donors``).
+    """
+    split = lambda x: lax.with_sharding_constraint(x, placement.lanes)  # noqa: E731
+    take = lambda x: split(_flat(x)[gather])  # noqa: E731
+    carry = Carry(jax.tree.map(take, state.lanes), take(state.history), state.key, state.generation)
+    out = _loop(config, objectives, carry, jax.tree.map(split, batch), n, pool_z, state.donors)
+    return out._replace(lanes=jax.tree.map(split, out.lanes), history=split(out.history))
+
+
+@jax.jit
+def written_back(state: SearchState, carry: Carry, scatter, n) -> SearchState:
+    """``state`` with the batch's lanes ``carry`` (from :func:`advance`, replicated) put back at
+    ``scatter [S]`` (out of range: dropped), after ``n`` generations; the history of the lanes
+    left out records their (unchanging) best loss. Everything replicated: no communication."""
+    steps = jnp.arange(state.history.shape[2])
+    written = (steps >= state.generation) & (steps < state.generation + n)
+    history = jnp.where(written, state.lanes.best_loss[..., None], state.history)
+    back = lambda x, y: _flat(x).at[scatter].set(y, mode="drop").reshape(x.shape)  # noqa: E731
+    return state.replace(lanes=jax.tree.map(back, state.lanes, carry.lanes), history=back(history, carry.history),
+                         key=carry.key, generation=carry.generation)
 
 
 # ============================================================================ the batch of lanes
@@ -154,18 +190,33 @@ def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
     return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
 
 
-def batch_of(config: SearchConfig, mask: np.ndarray) -> tuple[np.ndarray, Batch]:
-    """``(slots [S], Batch)``: the lanes of ``mask [T, R]`` as flat indices into the ``T x R``
-    lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x restarts``): at
-    most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with a lane pool
-    of ``n_tasks`` or more, one."""
+def per_device(size: int, devices: int) -> int:
+    """The lanes each of ``devices`` devices holds of a batch of ``size``: an equal share,
+    rounded up, and at least 2 unless the batch is a single lane. (A device's share of one lane
+    compiles to a program without the lane axis, which XLA:CPU measurably rounds differently
+    from the same lanes in a batch; with 2 or more a device computes each lane bit for bit as
+    one device does. A single-lane batch is one lane on one device too.)"""
+    share = -(-size // devices)
+    return share if size < 2 else max(share, 2)
+
+
+def batch_of(config: SearchConfig, mask: np.ndarray, devices: int = 1) -> tuple[np.ndarray, np.ndarray, Batch]:
+    """``(gather [S], scatter [S], Batch)``: the lanes of ``mask [T, R]`` as flat indices into the
+    ``T x R`` lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x
+    restarts``): at most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with
+    a lane pool of ``n_tasks`` or more, one. Split over ``devices``, frozen copies of the
+    batch's first lane fill it up to :func:`per_device` lanes on each device; ``scatter`` sends
+    them out of range, so nothing of them is kept and the result is that of the unfilled batch."""
     flat = np.asarray(mask, bool).ravel()
     active = np.flatnonzero(flat)
     size = min(config.slots, 1 << max(active.size - 1, 0).bit_length())
     slots = np.concatenate([active, np.flatnonzero(~flat)[: size - active.size]]).astype(np.int32)
+    fill = per_device(size, devices) * devices - size
+    gather = np.concatenate([slots, np.full(fill, slots[0], np.int32)])
+    scatter = np.concatenate([slots, np.full(fill, flat.size, np.int32)])
     r = config.lanes_per_task
-    batch = Batch(jnp.asarray(slots // r), jnp.asarray(slots % r), jnp.asarray(np.arange(size) >= active.size))
-    return slots, batch
+    batch = Batch(gather // r, gather % r, np.arange(size + fill) >= active.size)
+    return gather, scatter, batch
 
 
 def _donor_pool(state: SearchState) -> np.ndarray:
@@ -183,30 +234,27 @@ def _flat(x: jax.Array) -> jax.Array:
     return x.reshape((-1,) + x.shape[2:])
 
 
-def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n: int) -> SearchState:
+def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n: int,
+                  placement: Placement) -> SearchState:
     """Run ``n`` generations of the lanes in ``state.batch`` only; the others keep their state.
 
-    The batch's lanes and history rows are gathered, advanced and scattered back; the history
-    of the lanes left out records their (unchanging) best loss. With no lane in the batch
-    (every task solved) nothing runs.
+    The batch's lanes and history rows are gathered and advanced on the devices
+    (:func:`advance`), then copied to every device (one transfer a leaf,
+    :meth:`~jaxplaus.search.devices.Placement.gathered`) and put back (:func:`written_back`).
+    With no lane in the batch (every task solved) nothing runs. ``state``: replicated on
+    ``placement`` (see :meth:`~jaxplaus.search.devices.Placement.put`), as is the state returned.
     """
     g0 = int(state.generation)
-    steps = jnp.arange(state.history.shape[2])
-    written = (steps >= g0) & (steps < g0 + n)
-    history = jnp.where(written, state.lanes.best_loss[..., None], state.history)
     if not np.any(np.asarray(state.batch)):
-        return state.replace(history=history, generation=jnp.asarray(g0 + n, jnp.int32))
-    slots, batch = batch_of(config, np.asarray(state.batch))
-    index = jnp.asarray(slots)
-    carry = Carry(jax.tree.map(lambda x: _flat(x)[index], state.lanes), _flat(state.history)[index],
-                  state.key, state.generation)
-    pool_z = jnp.asarray(_donor_pool(state))
-    out = advance(config, objectives, carry, batch, jnp.asarray(n, jnp.int32), pool_z, state.donors)
-    scatter = lambda x, y: _flat(x).at[index].set(y).reshape(x.shape)  # noqa: E731
-    return state.replace(
-        lanes=jax.tree.map(scatter, state.lanes, out.lanes), history=scatter(history, out.history),
-        key=out.key, generation=out.generation,
-    )
+        steps = np.arange(state.history.shape[2])
+        written = (steps >= g0) & (steps < g0 + n)
+        history = np.where(written, np.asarray(state.lanes.best_loss)[..., None], np.asarray(state.history))
+        return placement.put(state.replace(history=history, generation=np.asarray(g0 + n, np.int32)))
+    gather, scatter, batch = batch_of(config, np.asarray(state.batch), placement.size)
+    gather, scatter, batch, n_dev, pool_z = placement.put((gather, scatter, batch, np.asarray(n, np.int32),
+                                                           _donor_pool(state)))
+    carry = placement.gathered(advance(config, objectives, placement, state, gather, batch, n_dev, pool_z))
+    return written_back(state, carry, scatter, n_dev)
 
 
 # ============================================================================ running a search
@@ -252,10 +300,13 @@ def _start_state(config: SearchConfig, seed: int, initial: SearchState | Mapping
     return state
 
 
-def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int, judge):
+def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int, judge,
+         placement: Placement):
     """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations (each cut
     where the batch is set again, every ``every`` generations, after ``judge`` judged the new
-    zeros), calling ``on_chunk(state, generations_done)`` after each."""
+    zeros), calling ``on_chunk(state, generations_done)`` after each. The state stays on
+    ``placement``'s devices, replicated; what the host sets between periods is placed there."""
+    state = placement.put(state)
     done = int(state.generation)
     while done < config.generations:
         end = min(done + chunk, config.generations)
@@ -263,11 +314,11 @@ def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int
             if done % every == 0:
                 state = rebatch(config, state if judge is None else accepted(config, state, judge))
             n = min(end - done, every - done % every)
-            state = advance_batch(config, objectives, state, n)
+            state = advance_batch(config, objectives, placement.put(state), n, placement)
             done += n
         if on_chunk is not None:
             on_chunk(state, done)
-    return state if judge is None else accepted(config, state, judge)  # the last generations' zeros
+    return state if judge is None else placement.put(accepted(config, state, judge))  # the last generations' zeros
 
 
 def run_search(
@@ -281,7 +332,7 @@ def run_search(
     x_tol: float = 1e-6, patience: int | None = None, stop_at_zero: bool = True, start: str = "uniform",
     share: float = 0.0, pin: Mapping[str, float] | None = None, pinned_lanes: int = 0,
     rebatch_every: int = REBATCH_EVERY, confirm_jitter: float = 0.0, confirm_objective: Callable | None = None,
-    lane_pool: int = 1, accept: Callable | None = None,
+    lane_pool: int = 1, accept: Callable | None = None, devices: int | Placement | None = None,
 ) -> SearchResult:
     """Minimise ``objective`` over ``space`` for ``n_tasks`` tasks, ``restarts`` lanes each.
 
@@ -330,6 +381,10 @@ def run_search(
             so every generation simulates up to ``n_tasks x restarts`` lanes (1: no hand-over).
         accept: ``(params {name: [T]}) -> (ok [T], loss [T])``, a judge of each solved task's
             zero (:mod:`jaxplaus.search.accept`); a rejected zero is no zero. None: no judge.
+        devices: the devices the batch's lanes are split over (:mod:`jaxplaus.search.devices`):
+            None, all of every process's; an int, that many (each process's first); or a
+            :class:`~jaxplaus.search.devices.Placement`. It does not change the result beyond
+            float rounding (and on XLA:CPU not at all, as measured; ``docs/scaling.md``).
 
     Returns:
         A :class:`~jaxplaus.search.result.SearchResult`.
@@ -342,11 +397,13 @@ def run_search(
     config = with_run_options(config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share,
                               pin=pin, pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter)
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
+    placement = devices if isinstance(devices, Placement) else _placement(devices)
     rebatch_every, seed = positive_int("rebatch_every", rebatch_every), check_seed(seed)
     with precision(config.dtype), _rng():
         check_objective(objective, config)
         if confirm_objective is not None:
             check_objective(confirm_objective, config)
         state = _start_state(config, seed, initial_state)
-        state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every, accept)
+        state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every, accept,
+                     placement)
         return search_result(config, state)
