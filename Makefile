@@ -27,8 +27,8 @@ assess: $(CORE)
 # two processes: one pytest process compiling the whole suite's kernels ran into the kernel's
 # memory-map limit (vm.max_map_count 65530) in its last module and aborted inside XLA
 test: $(FULL)
-	$(PY) -m pytest -q tests/test_[a-m]*.py
-	$(PY) -m pytest -q tests/test_[n-z]*.py
+	$(PY) -m pytest -q --durations=10 tests/test_[a-m]*.py
+	$(PY) -m pytest -q --durations=10 tests/test_[n-z]*.py
 
 bench: $(FULL)
 	$(PY) benchmarks/throughput.py
