@@ -285,6 +285,7 @@ def test_the_complete_loss_for_every_candidate_finds_the_same_profile_for_six_ti
     at its worst of 3 jittered copies, in float64 with the features in step (the defaults before
     the speed work): the same easy patterns pass."""
     from jaxplaus import patterns
+    from jaxplaus.patterns.base import CONTROL_SPAN
 
     a, _, _ = run
     full = assess(MODEL, PATTERNS, full_loss="every", lagged_features=False, search_dtype="float64", lane_pool=1,
@@ -292,6 +293,7 @@ def test_the_complete_loss_for_every_candidate_finds_the_same_profile_for_six_ti
     assert full.profile == a.profile and all(p.robustness is not None for p in full.patterns)
     assert full.settings["full_loss"] == "every" and full.settings["lagged_features"] is False
     longest = max(patterns.get(p).n_samples for p in PATTERNS)
-    assert full.search["neuron_steps"] == full.search["candidates_simulated"] * 3 * 2 * (500 + longest)
+    protocol, control = 500 + longest, 500 + CONTROL_SPAN * longest  # each padded to the set's longest
+    assert full.search["neuron_steps"] == full.search["candidates_simulated"] * 3 * (protocol + control)
     with pytest.raises(ValueError, match="full_loss must be one of 'every', 'zeros', got 'some'"):
         plan(full_loss="some")

@@ -345,4 +345,4 @@ def test_the_report_tables_scroll_instead_of_overflowing(finished):
     run, _ = finished
     html = (run / "report.html").read_text()
     assert ".scroll { overflow-x: auto" in html
-    assert html.count("<div class='scroll'><table>") == 2  # the profile and the patterns tables
+    assert html.count("<div class='scroll'><table>") == 3  # the profile, plausibility and patterns tables

@@ -1,4 +1,5 @@
-"""Running a search: the compiled generation loop, the batch of lanes, :func:`run_search`.
+"""Running a search: the compiled generation loop and :func:`run_search` (the batch of lanes it
+simulates is :mod:`jaxplaus.search.batch`).
 
 Everything runs in one compiled program: the generations are an on-device loop
 (``lax.fori_loop`` with a traced trip count, so chunks of any length share it), and the
@@ -32,6 +33,7 @@ from jaxplaus.search.config import (
     with_run_options,
 )
 from jaxplaus.search.accept import accepted
+from jaxplaus.search.batch import Batch, batch_of, rebatch
 from jaxplaus.search.confirm import confirm
 from jaxplaus.search.devices import Placement, placement as _placement
 from jaxplaus.search.lane import run_lanes
@@ -57,19 +59,6 @@ def _rng():
 
 
 # ============================================================================ the compiled loop
-
-
-class Batch(NamedTuple):
-    """The lanes a period of generations simulates: ``S`` of the state's ``T x R``.
-
-    Attributes:
-        tasks, lane_ids: ``[S]`` int32, each lane's task and its index among the task's lanes.
-        padding: ``[S]`` bool, lanes only there to fill the batch to its size (kept frozen).
-    """
-
-    tasks: jax.Array
-    lane_ids: jax.Array
-    padding: jax.Array
 
 
 class Carry(NamedTuple):
@@ -161,62 +150,6 @@ def written_back(state: SearchState, carry: Carry, scatter, n) -> SearchState:
     back = lambda x, y: _flat(x).at[scatter].set(y, mode="drop").reshape(x.shape)  # noqa: E731
     return state.replace(lanes=jax.tree.map(back, state.lanes, carry.lanes), history=back(history, carry.history),
                          key=carry.key, generation=carry.generation)
-
-
-# ============================================================================ the batch of lanes
-
-
-def active_lanes(config: SearchConfig, solved: np.ndarray) -> np.ndarray:
-    """``[T, R]`` bool, the lanes to simulate given the solved tasks ``solved [T]``.
-
-    Without ``stop_at_zero``, each task's first ``restarts`` lanes. With it, each unsolved
-    task's first ``k`` lanes, ``k = min(lanes_per_task, n_tasks x restarts // unsolved)``: the
-    lanes solved tasks leave go to the unsolved ones. ``k`` only grows as tasks are solved, so a
-    lane runs every generation from its first until its task is solved.
-    """
-    lanes = np.arange(config.lanes_per_task)
-    if not config.stop_at_zero:
-        return np.broadcast_to(lanes < config.restarts, (config.n_tasks, lanes.size)).copy()
-    unsolved = ~np.asarray(solved, bool)
-    k = min(lanes.size, config.slots // max(int(unsolved.sum()), 1))
-    return unsolved[:, None] & (lanes < k)[None, :]
-
-
-def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
-    """Set the batch (:func:`active_lanes`) and the donors (the solved tasks) for the next
-    ``rebatch_every`` generations. Both are decided on fixed generations and kept in the state,
-    so neither chunking nor a resume changes a result."""
-    solved = np.any(np.asarray(state.lanes.best_loss) <= 0, axis=1)
-    return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
-
-
-def per_device(size: int, devices: int) -> int:
-    """The lanes each of ``devices`` devices holds of a batch of ``size``: an equal share,
-    rounded up, and at least 2 unless the batch is a single lane. (A device's share of one lane
-    compiles to a program without the lane axis, which XLA:CPU measurably rounds differently
-    from the same lanes in a batch; with 2 or more a device computes each lane bit for bit as
-    one device does. A single-lane batch is one lane on one device too.)"""
-    share = -(-size // devices)
-    return share if size < 2 else max(share, 2)
-
-
-def batch_of(config: SearchConfig, mask: np.ndarray, devices: int = 1) -> tuple[np.ndarray, np.ndarray, Batch]:
-    """``(gather [S], scatter [S], Batch)``: the lanes of ``mask [T, R]`` as flat indices into the
-    ``T x R`` lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x
-    restarts``): at most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with
-    a lane pool of ``n_tasks`` or more, one. Split over ``devices``, frozen copies of the
-    batch's first lane fill it up to :func:`per_device` lanes on each device; ``scatter`` sends
-    them out of range, so nothing of them is kept and the result is that of the unfilled batch."""
-    flat = np.asarray(mask, bool).ravel()
-    active = np.flatnonzero(flat)
-    size = min(config.slots, 1 << max(active.size - 1, 0).bit_length())
-    slots = np.concatenate([active, np.flatnonzero(~flat)[: size - active.size]]).astype(np.int32)
-    fill = per_device(size, devices) * devices - size
-    gather = np.concatenate([slots, np.full(fill, slots[0], np.int32)])
-    scatter = np.concatenate([slots, np.full(fill, flat.size, np.int32)])
-    r = config.lanes_per_task
-    batch = Batch(gather // r, gather % r, np.arange(size + fill) >= active.size)
-    return gather, scatter, batch
 
 
 def _donor_pool(state: SearchState) -> np.ndarray:
@@ -321,6 +254,15 @@ def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int
     return state if judge is None else placement.put(accepted(config, state, judge))  # the last generations' zeros
 
 
+def _configured(space, strategy, population_size, generations, restarts, n_tasks, start, dtype, lane_pool,
+                run_options: Mapping[str, Any]) -> SearchConfig:
+    """The checked :class:`SearchConfig` of :func:`run_search`'s arguments."""
+    with precision(canonical_dtype(dtype)):
+        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
+                               lane_pool)
+    return with_run_options(config, **run_options)
+
+
 def run_search(
     objective: Callable[[dict[str, jax.Array], jax.Array], jax.Array],
     space: SearchSpace,
@@ -342,7 +284,7 @@ def run_search(
     best-so-far, when its spread collapses, it stagnates or its state turns non-finite
     (:mod:`jaxplaus.search.lane`). With ``stop_at_zero`` a solved task's lanes are frozen, and
     leave the batch at the next multiple of ``rebatch_every`` generations, where unsolved
-    tasks' next lanes take their places (:func:`active_lanes`). Each lane draws its own random
+    tasks' next lanes take their places (:func:`~jaxplaus.search.batch.active_lanes`). Each lane draws its own random
     numbers (the key folded with its task and its own index), whichever lanes share its batch.
     The objectives are static arguments: equal (hashable) objectives reuse the compiled program.
 
@@ -351,8 +293,8 @@ def run_search(
             each name of ``space.order`` (physical units; fixed ones and ``"gain"`` included) to a
             ``[pop]`` array; ``task`` is an int32 scalar in ``[0, n_tasks)``. A NaN or infinite
             loss is told to the strategy as :data:`~jaxplaus.search.strategies.FAILED_LOSS`.
-        space: from :func:`~jaxplaus.search.space.search_space`.
-        strategy: a name of :data:`~jaxplaus.search.strategies.STRATEGIES` or a ``Strategy``.
+        space: from :func:`~jaxplaus.search.space.search_space`. strategy: a name of
+            :data:`~jaxplaus.search.strategies.STRATEGIES` or a ``Strategy``.
         population_size: candidates per lane and generation; default ``default_population_size``.
         generations: total generations (a resumed run counts the ones already done).
         restarts: lanes per task at first. n_tasks: tasks; the objective gets the task index.
@@ -376,26 +318,20 @@ def run_search(
             score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
         confirm_objective: a loss of 0 counts only if this (hashable) objective scores the point
             and its jittered copies 0 too, e.g. the complete loss ``objective`` screens for.
-        lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` the
-            lanes of solved tasks go to the unsolved tasks' next lanes, up to that many each,
-            so every generation simulates up to ``n_tasks x restarts`` lanes (1: no hand-over).
+        lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` solved tasks'
+            lanes go to unsolved tasks' next lanes, ``n_tasks x restarts`` in all (1: no hand-over).
         accept: ``(params {name: [T]}) -> (ok [T], loss [T])``, a judge of each solved task's
             zero (:mod:`jaxplaus.search.accept`); a rejected zero is no zero. None: no judge.
-        devices: the devices the batch's lanes are split over (:mod:`jaxplaus.search.devices`):
-            None, all of every process's; an int, that many (each process's first); or a
-            :class:`~jaxplaus.search.devices.Placement`. It does not change the result beyond
-            float rounding (and on XLA:CPU not at all, as measured; ``docs/scaling.md``).
+        devices: what the lanes are split over (:mod:`~jaxplaus.search.devices`): None (every device),
+            an int or a ``Placement``; the result is unchanged (to float rounding; ``docs/scaling.md``).
 
-    Returns:
-        A :class:`~jaxplaus.search.result.SearchResult`.
+    Returns: a :class:`~jaxplaus.search.result.SearchResult`.
     """
     if not callable(objective):
         raise TypeError(f"objective must be a callable (params, task) -> loss [pop], got {type(objective).__name__}")
-    with precision(canonical_dtype(dtype)):
-        config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
-                               lane_pool)
-    config = with_run_options(config, x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share,
-                              pin=pin, pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter)
+    config = _configured(space, strategy, population_size, generations, restarts, n_tasks, start, dtype, lane_pool,
+                         dict(x_tol=x_tol, patience=patience, stop_at_zero=stop_at_zero, share=share, pin=pin,
+                              pinned_lanes=pinned_lanes, confirm_jitter=confirm_jitter))
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
     placement = devices if isinstance(devices, Placement) else _placement(devices)
     rebatch_every, seed = positive_int("rebatch_every", rebatch_every), check_seed(seed)

@@ -1,0 +1,88 @@
+"""The batch of lanes: which of the state's ``T x R`` lanes a period of generations simulates.
+
+Solved tasks' lanes leave the batch and unsolved tasks' join it (the lane pool), on fixed
+generations (``rebatch_every``), so neither chunking nor a resume changes a result. The batch is
+padded to a power of two (few compiled sizes) and, split over devices, filled so each device
+holds an equal share (:func:`per_device`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxplaus.search.config import SearchConfig
+from jaxplaus.search.state import SearchState
+
+
+class Batch(NamedTuple):
+    """The lanes a period of generations simulates: ``S`` of the state's ``T x R``.
+
+    Attributes:
+        tasks, lane_ids: ``[S]`` int32, each lane's task and its index among the task's lanes.
+        padding: ``[S]`` bool, lanes only there to fill the batch to its size (kept frozen).
+    """
+
+    tasks: jax.Array
+    lane_ids: jax.Array
+    padding: jax.Array
+
+
+
+def active_lanes(config: SearchConfig, solved: np.ndarray) -> np.ndarray:
+    """``[T, R]`` bool, the lanes to simulate given the solved tasks ``solved [T]``.
+
+    Without ``stop_at_zero``, each task's first ``restarts`` lanes. With it, each unsolved
+    task's first ``k`` lanes, ``k = min(lanes_per_task, n_tasks x restarts // unsolved)``: the
+    lanes solved tasks leave go to the unsolved ones. ``k`` only grows as tasks are solved, so a
+    lane runs every generation from its first until its task is solved.
+    """
+    lanes = np.arange(config.lanes_per_task)
+    if not config.stop_at_zero:
+        return np.broadcast_to(lanes < config.restarts, (config.n_tasks, lanes.size)).copy()
+    unsolved = ~np.asarray(solved, bool)
+    k = min(lanes.size, config.slots // max(int(unsolved.sum()), 1))
+    return unsolved[:, None] & (lanes < k)[None, :]
+
+
+def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
+    """Set the batch (:func:`active_lanes`) and the donors (the solved tasks) for the next
+    ``rebatch_every`` generations. Both are decided on fixed generations and kept in the state,
+    so neither chunking nor a resume changes a result."""
+    solved = np.any(np.asarray(state.lanes.best_loss) <= 0, axis=1)
+    return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
+
+
+def per_device(size: int, devices: int) -> int:
+    """The lanes each of ``devices`` devices holds of a batch of ``size``: an equal share,
+    rounded up, and at least 2 unless the batch is a single lane. (A device's share of one lane
+    compiles to a program without the lane axis, which XLA:CPU measurably rounds differently
+    from the same lanes in a batch; with 2 or more a device computes each lane bit for bit as
+    one device does. A single-lane batch is one lane on one device too.)"""
+    share = -(-size // devices)
+    return share if size < 2 else max(share, 2)
+
+
+def batch_of(config: SearchConfig, mask: np.ndarray, devices: int = 1) -> tuple[np.ndarray, np.ndarray, Batch]:
+    """``(gather [S], scatter [S], Batch)``: the lanes of ``mask [T, R]`` as flat indices into the
+    ``T x R`` lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x
+    restarts``): at most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with
+    a lane pool of ``n_tasks`` or more, one. Split over ``devices``, frozen copies of the
+    batch's first lane fill it up to :func:`per_device` lanes on each device; ``scatter`` sends
+    them out of range, so nothing of them is kept and the result is that of the unfilled batch."""
+    flat = np.asarray(mask, bool).ravel()
+    active = np.flatnonzero(flat)
+    size = min(config.slots, 1 << max(active.size - 1, 0).bit_length())
+    slots = np.concatenate([active, np.flatnonzero(~flat)[: size - active.size]]).astype(np.int32)
+    fill = per_device(size, devices) * devices - size
+    gather = np.concatenate([slots, np.full(fill, slots[0], np.int32)])
+    scatter = np.concatenate([slots, np.full(fill, flat.size, np.int32)])
+    r = config.lanes_per_task
+    batch = Batch(gather // r, gather % r, np.arange(size + fill) >= active.size)
+    return gather, scatter, batch
+
+
+__all__ = ["Batch", "active_lanes", "batch_of", "per_device", "rebatch"]
