@@ -24,12 +24,9 @@ $(FULL): pyproject.toml $(CORE)
 assess: $(CORE)
 	$(VENV)/bin/jaxplaus assess
 
-# one pytest process per group of modules: a process compiling many of the suite's kernels ran
-# into the kernel's memory-map limit (vm.max_map_count 65530) late in its run and crashed inside
-# XLA (reading or writing the compilation cache); two processes were not enough once the suite grew
-TEST_GROUPS := '[a-b]' '[c-m]' '[n-p]' '[q-z]'
+# four pytest processes, two at a time (tests/run_suite.sh says why)
 test: $(FULL)
-	@for g in $(TEST_GROUPS); do echo "tests/test_$$g*.py"; $(PY) -m pytest -q --durations=5 tests/test_$$g*.py || exit 1; done
+	PY=$(PY) tests/run_suite.sh
 
 bench: $(FULL)
 	$(PY) benchmarks/throughput.py

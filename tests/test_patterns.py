@@ -390,21 +390,24 @@ def _uniform_candidates(model, n, seed, gain=(1e-5, 1e2)):
 def test_lif_random_search_passes_none_of_the_patterns_it_cannot_show(capsys):
     """A plain LIF has no slow variable: 10^5 random candidates (parameters and gain) per pattern
     must find no pass of these 14 patterns. (On the lagged feature kernel, twice as fast; that it
-    judges as the default kernel does is tested below.)"""
+    judges as the default kernel does is tested below. Screened by the protocol run alone, whose
+    loss is a lower bound of the complete one; a zero of the screen would be checked strictly.)"""
     lif = models.get("lif")
     report = []
     for seed, name in enumerate(LIF_CANNOT):
         p = patterns.get(name)
         cand = _uniform_candidates(lif, N_LIF, seed=seed)
         gain = cand.pop("gain")
-        values = np.concatenate([
-            np.asarray(p.evaluate(lif, {k: v[i : i + 50_000] for k, v in cand.items()}, gain[i : i + 50_000], lag=True))
+        screen = np.concatenate([
+            np.asarray(p.evaluate(lif, {k: v[i : i + 50_000] for k, v in cand.items()}, gain[i : i + 50_000],
+                                  lag=True, control=False))
             for i in range(0, N_LIF, 50_000)
         ])
-        assert values.shape == (N_LIF,) and np.all(np.isfinite(values))
-        report.append((p.name, N_LIF, int((values == 0).sum()), float(values.min())))
+        assert screen.shape == (N_LIF,) and np.all(np.isfinite(screen))
+        passed = [p.check(lif, {k: v[j] for k, v in cand.items()}, gain[j]).passed for j in np.flatnonzero(screen == 0)]
+        report.append((p.name, N_LIF, int(sum(passed)), float(screen.min())))
     with capsys.disabled():
-        print("\nLIF negative control (candidates tried, passes, lowest loss):")
+        print("\nLIF negative control (candidates tried, passes, lowest protocol-run loss):")
         for row in report:
             print(f"  {row[0]:30s} {row[1]:7d} {row[2]:3d} {row[3]:.3f}")
     assert all(r[2] == 0 for r in report), report

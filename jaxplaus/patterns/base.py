@@ -243,12 +243,15 @@ class Pattern:
         return x[0] + CONTROL_SCALE * (x - x[0])
 
     def features(
-        self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32", lag=False
+        self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32", lag=False,
+        control: bool = True,
     ):
         """Features of candidates (``params`` and ``gain`` broadcast over a batch), computed
         inside the scan, with the control run's spike count. Returns ``(Features [...], finite [...])``.
         ``lag``: the feature reducer one sample behind the step (faster; see
-        :func:`~jaxplaus.simulate.simulate_summary`). Traceable (it can run inside jit and vmap)."""
+        :func:`~jaxplaus.simulate.simulate_summary`). ``control=False``: no control run (its
+        criterion then holds unchecked: the loss is a lower bound of the complete one, a screen).
+        Traceable (it can run inside jit and vmap)."""
         from jaxplaus import models
         from jaxplaus._precision import precision
 
@@ -256,8 +259,9 @@ class Pattern:
         gained = models.with_input_gain(models.get(model))
         with precision(dtype) as dt:
             return runs.simulated(  # one shared [T] stimulus; the gain acts inside the step
-                gained, dict(params, gain=gain), self.run_stimulus(warmup), self.control_stimulus(warmup),
-                self.spec(warmup), state0=state0, dtype=dt, lag=lag,
+                gained, dict(params, gain=gain), self.run_stimulus(warmup),
+                self.control_stimulus(warmup) if control else None, self.spec(warmup), state0=state0, dtype=dt,
+                lag=lag,
             )
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:
