@@ -1,6 +1,7 @@
 """Regenerate the README's figures from finished run directories (nothing is searched again).
 
-    python docs/make_figures.py RUNS_DIR
+    python docs/make_figures.py RUNS_DIR           # the figures
+    python docs/make_figures.py RUNS_DIR --table   # the README's profile table (markdown)
 
 ``RUNS_DIR`` holds one run directory per model, named ``default-MODEL`` (``jaxplaus assess --model
 MODEL --out RUNS_DIR/default-MODEL``), and, for the plausible row, ``physiological-MODEL``
@@ -23,6 +24,7 @@ import numpy as np
 
 from jaxplaus import models, patterns, plots
 from jaxplaus._precision import precision
+from jaxplaus.assess.plausibility import counts_as_plausible
 from jaxplaus.patterns.base import DEFAULT_WARMUP
 
 DOCS = Path(__file__).resolve().parent
@@ -78,6 +80,32 @@ def lif_mechanisms_figure(run_dir):
     return fig
 
 
+def _row(res: dict, kind: str) -> str:
+    """One markdown row: ✓ a pass the row counts, ○ a pass a plausible row does not, · a failure."""
+    cells, groups = [], {}
+    for p in res["patterns"]:
+        counted = p["passed"] if kind == "default" else counts_as_plausible(p)
+        cells.append("✓" if counted else "○" if p["passed"] else "·")
+        g = groups.setdefault(p["group"], [0, 0])
+        g[0], g[1] = g[0] + counted, g[1] + 1
+    label = "expressive (wide)" if kind == "default" else "plausible (physiological box, robust)"
+    score = sum(a for a, _ in groups.values())
+    return (f"| `{res['model']}` | {label} | {score}/{len(cells)} | " + " | ".join(cells) + " | "
+            + ", ".join(f"{a}/{b}" for a, b in groups.values()) + f" | {res['timing']['wall_s']:.0f} s |")
+
+
+def profile_table(runs_dir) -> str:
+    """The README's profile table: a row per run directory found (see the module docstring)."""
+    runs = Path(runs_dir)
+    head = "| model | row | score | " + " | ".join(patterns.get(n).letter for n in patterns.names())
+    rows = [head + " | DC, ramp, pulse, inhibitory | wall |", "|" + "---|" * 25]
+    for m in MODELS:
+        for kind in ("default", "physiological"):
+            if (runs / f"{kind}-{m}" / "results.json").exists():
+                rows.append(_row(plots.read(runs / f"{kind}-{m}"), kind))
+    return "\n".join(rows)
+
+
 def main(runs_dir: str) -> None:
     runs = Path(runs_dir)
     found = [runs / f"{kind}-{m}" for m in MODELS for kind in ("default", "physiological")
@@ -89,4 +117,6 @@ def main(runs_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "runs")
+    args = [a for a in sys.argv[1:] if a != "--table"]
+    runs_dir = args[0] if args else "runs"
+    print(profile_table(runs_dir)) if "--table" in sys.argv else main(runs_dir)
