@@ -80,11 +80,11 @@ class FeatureSpec(NamedTuple):
 
 
 class Window(NamedTuple):
-    """Spike statistics of the windows: each field ``[..., N_WINDOWS]`` (counts are floats holding
-    integers).
+    """Spike statistics of the windows (counts are floats holding integers).
 
-    In the scan's :class:`Record`, times are sample indices and each window's last burst is still
-    open (its size is ``Record.current_burst``). In :class:`Features` (after :func:`finish`),
+    In the scan's :class:`Record`, one Window of scalars per window: times are sample indices and
+    the window's last burst is still open (its size is in ``Record.current_burst``). In
+    :class:`Features`, one Window whose fields are ``[..., N_WINDOWS]``. In :class:`Features` (after :func:`finish`),
     times are ms from the protocol start, every burst is closed, and a window without (enough)
     spikes holds NaN-free sentinels: ``first`` is the window's end, ``last`` its start, intervals 0.
     """
@@ -122,10 +122,16 @@ class Post(NamedTuple):
 
 
 class Record(NamedTuple):
-    """The feature reducer's carry for one candidate (see :func:`update`)."""
+    """The feature reducer's carry for one candidate (see :func:`update`): scalars only.
 
-    windows: Window  # each field [N_WINDOWS]
-    current_burst: jax.Array  # [N_WINDOWS] spikes in each window's open (last) burst
+    Each window is its own :class:`Window` of scalars, not one record of ``[N_WINDOWS]``
+    arrays: the engine vmaps the carry over candidates, and a ``[B]`` leaf is one contiguous,
+    vectorised loop per sample (see :mod:`jaxplaus.packed_scan`), where a ``[B, N_WINDOWS]``
+    leaf broadcasts every per-candidate input over the windows inside the loop.
+    """
+
+    windows: tuple[Window, ...]  # N_WINDOWS windows, each field a scalar
+    current_burst: tuple[jax.Array, ...]  # N_WINDOWS scalars: spikes in each window's open (last) burst
     post: Post
     rest_spikes: jax.Array
     v_rest: jax.Array
@@ -183,13 +189,11 @@ def init(dtype) -> Record:
     post = Post(
         started=z, v0=z, v_max=z - _BIG, direction=z, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
     )
-    windows = jax.tree.map(lambda a: jnp.full((N_WINDOWS,), a), window)
-    current_burst = jnp.full((N_WINDOWS,), z)
-    return Record(windows, current_burst, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
+    return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
 
 
 def _update_window(w: Window, current_burst, k, v, spike, start, end, gap) -> tuple[Window, jax.Array]:
-    """Fold one sample into the windows' statistics and open bursts' sizes ``[N_WINDOWS]``."""
+    """Fold one sample into one window's statistics and its open burst's size."""
     kf = k.astype(w.first.dtype)
     inside = (k >= start) & (k < end)
     fired = inside & spike
@@ -267,9 +271,11 @@ def update(r: Record, sample, spec: FeatureSpec) -> Record:
     k, v, spike = sample.k, sample.v, sample.spike
     in_protocol = _in_protocol(k, spec)
     rest_k = jnp.maximum(spec.warmup - 1, 0)
-    windows, current_burst = _update_window(
-        r.windows, r.current_burst, k, v, spike, jnp.asarray(spec.start), jnp.asarray(spec.end), spec.gap
-    )
+    start, end = jnp.asarray(spec.start), jnp.asarray(spec.end)
+    windows, current_burst = zip(*(
+        _update_window(w, b, k, v, spike, start[i], end[i], spec.gap)
+        for i, (w, b) in enumerate(zip(r.windows, r.current_burst, strict=True))
+    ), strict=True)
     return Record(
         windows=windows,
         current_burst=current_burst,
@@ -293,12 +299,13 @@ def finish(r: Record, control, spec: FeatureSpec) -> Features:
         control: ``[...]`` the control run's spike count (:func:`control_reducer`'s summary).
         spec: the pattern's :class:`FeatureSpec`, as given to both reducers.
     """
-    w = r.windows
+    w = jax.tree.map(lambda *a: jnp.stack(a, axis=-1), *r.windows)  # fields [..., N_WINDOWS]
+    current_burst = jnp.stack(r.current_burst, axis=-1)
     dtype = w.first.dtype
     tau = jnp.asarray(spec.tau).astype(dtype)
-    first_burst = jnp.where(w.n_bursts == 1, r.current_burst, w.first_burst)
-    rest_min = jnp.where(w.n_bursts > 1, jnp.minimum(w.rest_burst_min, r.current_burst), 0)
-    rest_max = jnp.where(w.n_bursts > 1, jnp.maximum(w.rest_burst_max, r.current_burst), 0)
+    first_burst = jnp.where(w.n_bursts == 1, current_burst, w.first_burst)
+    rest_min = jnp.where(w.n_bursts > 1, jnp.minimum(w.rest_burst_min, current_burst), 0)
+    rest_max = jnp.where(w.n_bursts > 1, jnp.maximum(w.rest_burst_max, current_burst), 0)
     origin = jnp.asarray(spec.warmup).astype(dtype)
     start_ms = (jnp.asarray(spec.start).astype(dtype) - origin) * tau
     end_ms = (jnp.asarray(spec.end).astype(dtype) - origin) * tau
