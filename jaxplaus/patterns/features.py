@@ -107,13 +107,16 @@ class Window(NamedTuple):
     v_start: jax.Array
 
 
+NOT_STARTED, AWAITING = 3.0, 2.0  # Post.direction before the record starts, and after a restart
+
+
 class Post(NamedTuple):
     """The running post-spike record (scalars)."""
 
-    started: jax.Array
     v0: jax.Array
     v_max: jax.Array
-    direction: jax.Array  # 2: waiting for the first sample after a restart; 0: undecided; +1/-1
+    # NOT_STARTED; AWAITING the first sample after a restart; 0: undecided; +1/-1: rising/falling
+    direction: jax.Array
     extreme: jax.Array  # running extreme in the current direction
     last_turn: jax.Array
     n_turns: jax.Array
@@ -187,7 +190,7 @@ def init(dtype) -> Record:
         v_max=z - _BIG, v_start=z,
     )
     post = Post(
-        started=z, v0=z, v_max=z - _BIG, direction=z, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
+        v0=z, v_max=z - _BIG, direction=z + NOT_STARTED, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
     )
     return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
 
@@ -236,22 +239,20 @@ def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
     """
     active = (k >= spec.post_start) & (k < spec.warmup + spec.n_samples)
     restart = active & (spike | (k == spec.post_start))
-    running = active & (p.started > 0) & ~restart
-    first = running & (p.direction == 2)
-    tracking = running & (p.direction != 2)
+    running = active & (p.direction != NOT_STARTED) & ~restart
+    first = running & (p.direction == AWAITING)
+    undecided = running & (p.direction == 0)
+    turning = running & (jnp.abs(p.direction) == 1)  # rising (+1) or falling (-1)
     h = jnp.where(p.n_turns > 0, TURN_FLOOR * p.first_swing, 0)
-    undecided = tracking & (p.direction == 0)
     leaving = jnp.sign(v - p.last_turn)
-    up, down = tracking & (p.direction == 1), tracking & (p.direction == -1)
-    further = (up & (v > p.extreme)) | (down & (v < p.extreme))
-    turn = ((up & (p.extreme - v > h)) | (down & (v - p.extreme > h))) & ~further
+    further = turning & (p.direction * (v - p.extreme) > 0)
+    turn = turning & (p.direction * (p.extreme - v) > h)  # h >= 0: never also further
     swing = jnp.abs(p.extreme - p.last_turn)
     return Post(
-        started=jnp.where(restart, 1, p.started),
         v0=jnp.where(first, v, p.v0),
         v_max=jnp.where(restart, -_BIG, jnp.where(running, jnp.maximum(p.v_max, v), p.v_max)),
         direction=jnp.where(
-            restart, 2, jnp.where(first, 0, jnp.where(undecided, leaving, jnp.where(turn, -p.direction, p.direction)))
+            restart, AWAITING, jnp.where(first, 0, jnp.where(undecided, leaving, jnp.where(turn, -p.direction, p.direction)))
         ),
         extreme=jnp.where(first | further | turn | (undecided & (leaving != 0)), v, p.extreme),
         last_turn=jnp.where(first, v, jnp.where(turn, p.extreme, p.last_turn)),
