@@ -380,21 +380,24 @@ QUICK_LOSS_SIZES = (1_024,)
 
 
 def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
-    """The pattern loss path next to the strongest summary path, for ``names``, float32 and float64.
+    """The pattern loss paths next to the strongest summary path, for ``names``, float32 and float64.
 
-    ``loss``: ``Pattern.evaluate`` (the protocol run with the in-scan features, after its warm-up;
-    the control run; the criteria), the path a search runs, with ``lag`` False (the default) and
-    True (the feature reducer one sample behind the step; ``assess --lagged-features``). ``summary``: ``simulate_summary``
-    with the spike-count reducer on the same warm-up + protocol input, shared by the whole
-    population (the gain inside the step, as the loss path has it): the engine at its fastest on
-    this input. Speeds count every simulated sample (the loss path simulates two runs of the
-    input's length); ``loss_over_summary`` is the loss path's speed over the summary path's.
+    ``screen``: ``Pattern.evaluate(..., control=False)``, the protocol run with the in-scan
+    features after its warm-up, and the criteria: what a search simulates for each candidate
+    (a zero is then confirmed with the control run). ``loss``: the complete loss, the screen plus
+    the control run (warm-up and twice the protocol, spike count only). Both with ``lag`` False
+    and True (the feature reducer one sample behind the step: the assessment's default).
+    ``summary``: ``simulate_summary`` with the spike-count reducer on the same warm-up + protocol
+    input, shared by the whole population (the gain inside the step, as the loss paths have it):
+    the engine at its fastest on this input. Speeds count every simulated sample;
+    ``screen_over_summary`` and ``loss_over_summary`` are the paths' speeds over the summary's.
     """
     from jaxplaus import patterns
     from jaxplaus.simulate import spike_count_reducer
 
     pattern = patterns.get(LOSS_PATTERN)
     x = pattern.run_stimulus()
+    samples = {"screen": len(x), "loss": len(x) + pattern.control_length(), "summary": len(x)}
     rows = []
     for name, dtype, n, lag in ((a, d, n, g) for a in names for d in ("float32", "float64") for n in sizes
                                 for g in (False, True)):
@@ -403,19 +406,23 @@ def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
         gain = np.full(n, 1.0 if "izhikevich" in name else 0.05)
         gained = dict(params, gain=gain)
         fns = {
+            "screen": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag, control=False),
             "loss": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag),
             "summary": lambda: jp.simulate_summary(
                 jp.models.with_input_gain(model), gained, x, spike_count_reducer(), dtype=dtype
             ).values,
         }
         m = measure(fns, repeats, jax.block_until_ready)
-        row = {"model": name, "pattern": LOSS_PATTERN, "dtype": dtype, "lag": lag, "batch": n, "samples": len(x)}
-        for k, runs in (("loss", 2), ("summary", 1)):
-            row[f"{k}_neuron_steps_per_s"] = runs * n * len(x) / m[k]["best_s"]
+        row = {"model": name, "pattern": LOSS_PATTERN, "dtype": dtype, "lag": lag, "batch": n,
+               "samples": samples}
+        for k in fns:
+            row[f"{k}_neuron_steps_per_s"] = n * samples[k] / m[k]["best_s"]
             row[f"{k}_first_call_s"] = m[k]["first_call_s"]
-        row["loss_over_summary"] = row["loss_neuron_steps_per_s"] / row["summary_neuron_steps_per_s"]
-        log(f"  {name:>15} {dtype} lag={lag!s:5} batch {n:>7}: loss path {fmt_rate(row['loss_neuron_steps_per_s'])}, "
-            f"summary {fmt_rate(row['summary_neuron_steps_per_s'])} ({row['loss_over_summary']:.3f}x)")
+        for k in ("screen", "loss"):
+            row[f"{k}_over_summary"] = row[f"{k}_neuron_steps_per_s"] / row["summary_neuron_steps_per_s"]
+        log(f"  {name:>15} {dtype} lag={lag!s:5} batch {n:>7}: screen {fmt_rate(row['screen_neuron_steps_per_s'])} "
+            f"({row['screen_over_summary']:.3f}x), loss {fmt_rate(row['loss_neuron_steps_per_s'])} "
+            f"({row['loss_over_summary']:.3f}x), summary {fmt_rate(row['summary_neuron_steps_per_s'])}")
         rows.append(row)
     return rows
 

@@ -27,7 +27,7 @@ def test_quick_benchmark_writes_ratios(tmp_path):
     assert "100" in result["derived"]["summary_over_baseline"] and "100" in result["derived"]["fraction_of_peak"]
     # --models limits the loss-path section too
     assert {r["model"] for r in result["loss_path"]} == {"izhikevich"}
-    assert all(r["loss_over_summary"] > 0 for r in result["loss_path"])
+    assert all(r["loss_over_summary"] > 0 and r["screen_over_summary"] > 0 for r in result["loss_path"])
     assert {r["dtype"] for r in result["loss_path"]} == {"float32", "float64"}
 
 
