@@ -192,7 +192,8 @@ def init(dtype) -> Record:
     post = Post(
         v0=z, v_max=z - _BIG, direction=z + NOT_STARTED, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
     )
-    return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post, rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
+    return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post,
+                  rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
 
 
 def _update_window(w: Window, current_burst, k, v, spike, start, end, gap) -> tuple[Window, jax.Array]:
@@ -251,9 +252,8 @@ def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
     return Post(
         v0=jnp.where(first, v, p.v0),
         v_max=jnp.where(restart, -_BIG, jnp.where(running, jnp.maximum(p.v_max, v), p.v_max)),
-        direction=jnp.where(
-            restart, AWAITING, jnp.where(first, 0, jnp.where(undecided, leaving, jnp.where(turn, -p.direction, p.direction)))
-        ),
+        direction=jnp.where(restart, AWAITING, jnp.where(
+            first, 0, jnp.where(undecided, leaving, jnp.where(turn, -p.direction, p.direction)))),
         extreme=jnp.where(first | further | turn | (undecided & (leaving != 0)), v, p.extreme),
         last_turn=jnp.where(first, v, jnp.where(turn, p.extreme, p.last_turn)),
         n_turns=jnp.where(restart, 0, p.n_turns + turn),
