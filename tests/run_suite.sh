@@ -2,11 +2,11 @@
 # The test suite as five pytest processes, two at a time (what `make test` runs).
 #
 # One process compiling all of the suite's kernels ran into the kernel's memory-map limit
-# (vm.max_map_count 65530: every compiled program, eager operations at each new shape included,
-# keeps its own mappings) late in its run and crashed inside XLA; so did the Norse and pattern
-# tests in one process (2026-11-30, 63k mappings); five processes stay under it. Compilation is
-# single-threaded, so two processes at a time keep both cores busy; they share kernels through
-# the persistent compilation cache. Exit status: 1 if any group failed.
+# (vm.max_map_count 65530) late in its run and crashed inside XLA; so did the Norse and pattern
+# tests in one process (2026-11-30, 63k mappings; each alone ends near 1,000); five processes
+# stay under it. Compilation is single-threaded, so two processes at a time keep both cores
+# busy; they share kernels through the persistent compilation cache. Exit status: 1 if any
+# group failed.
 set -u
 PY=${PY:-.venv/bin/python}
 logs=$(mktemp -d)

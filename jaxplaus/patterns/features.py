@@ -84,7 +84,7 @@ class Window(NamedTuple):
 
     In the scan's :class:`Record`, one Window of scalars per window: times are sample indices and
     the window's last burst is still open (its size is in ``Record.current_burst``). In
-    :class:`Features`, one Window whose fields are ``[..., N_WINDOWS]``. In :class:`Features` (after :func:`finish`),
+    :class:`Features` (after :func:`finish`), one Window whose fields are ``[..., N_WINDOWS]``:
     times are ms from the protocol start, every burst is closed, and a window without (enough)
     spikes holds NaN-free sentinels: ``first`` is the window's end, ``last`` its start, intervals 0.
     """
