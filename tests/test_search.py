@@ -512,7 +512,8 @@ def test_a_zero_the_judge_rejects_is_no_zero_and_the_task_searches_on():
     ends solved at a point the judge accepts, the same whether run whole or in chunks."""
     edge = float(TARGETS[0][0])
 
-    def judge(params):
+    def judge(params, todo):
+        assert todo.shape == (2,) and todo.any()
         z = np.asarray(S.to_unit(SPACE, {k: jnp.asarray(v) for k, v in params.items()}))
         ok = z[:, 0] >= edge
         return ok, np.where(ok, 0.0, 0.5)
@@ -525,3 +526,80 @@ def test_a_zero_the_judge_rejects_is_no_zero_and_the_task_searches_on():
     assert bool(whole.state.accepted[0]) and not bool(whole.state.accepted[1])
     for name in ("best_loss", "best_z", "lane_best_loss", "evaluations", "restarts_done"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+
+
+# ----------------------------------------------------------------------------- lane groups
+
+
+@pytest.mark.parametrize("restarts, pop, group", [(8, 16, 4), (8, 64, 1), (6, 8, 2), (3, 4, 1), (16, 4, 16)])
+def test_lane_group_is_the_power_of_two_that_divides_restarts_up_to_64_candidates(restarts, pop, group):
+    from jaxplaus.search.config import search_config
+
+    assert search_config(SPACE, "cma_es", pop, 10, restarts, 5, "uniform", "float32").lane_group == group
+
+
+def test_the_batch_keeps_each_group_of_lanes_of_one_task_and_fills_every_slot():
+    """The lane pool shares the groups of lanes out: every slot used, the shares differ by one group
+    at most, no task's share ever shrinks as tasks are solved, and the batch's groups of
+    ``lane_group`` lanes each belong to one task."""
+    from jaxplaus.search.batch import active_lanes, batch_of
+    from jaxplaus.search.config import search_config
+
+    config = search_config(SPACE, "cma_es", 16, 10, 8, 20, "uniform", "float32", lane_pool=20)
+    g = config.lane_group
+    assert g == 4
+    solved = np.zeros(20, bool)
+    before = active_lanes(config, solved).sum(axis=1)
+    np.testing.assert_array_equal(before, 8)  # nothing solved: each task its restarts
+    for t in np.random.default_rng(0).permutation(20)[:-1]:  # solved one by one, in a random order
+        solved[t] = True
+        mask = active_lanes(config, solved)
+        share = mask.sum(axis=1)
+        assert share.sum() == config.slots and np.all(share[solved] == 0) and np.all(share % g == 0)
+        assert share[~solved].max() - share[~solved].min() <= g
+        assert np.all(share[~solved] >= before[~solved])  # a share only grows
+        assert np.all(mask == (np.arange(config.lanes_per_task) < share[:, None]))  # each task's first lanes
+        before = share
+        _, _, batch = batch_of(config, mask)
+        tasks = np.asarray(batch.tasks).reshape(-1, g)
+        assert np.all(tasks == tasks[:, :1]) and not np.asarray(batch.padding).any()
+
+
+def test_grouped_evaluation_scores_each_lane_as_alone():
+    """``evaluate`` scores a group's lanes in one call; each lane's losses equal those of the
+    objective called on that lane alone, padding groups of mixed tasks included."""
+    from jaxplaus.search.config import search_config
+    from jaxplaus.search.lane import evaluate
+
+    config = search_config(SPACE, "cma_es", 16, 10, 4, 3, "uniform", "float32")
+    z = jnp.asarray(np.random.default_rng(1).uniform(size=(12, 16, D)), jnp.float32)
+    tasks = jnp.asarray([0, 0, 0, 0, 2, 2, 2, 2, 1, 1, 1, 1], jnp.int32)
+    alone = jnp.stack([sphere(S.to_physical(SPACE, z[s]), tasks[s]) for s in range(12)])
+    np.testing.assert_allclose(np.asarray(evaluate(config, sphere, z, tasks)), np.asarray(alone), rtol=1e-6)
+    # a batch the group does not divide (filled for several devices): lane by lane
+    np.testing.assert_allclose(np.asarray(evaluate(config, sphere, z[:10], tasks[:10])), np.asarray(alone[:10]),
+                               rtol=1e-6)
+
+
+def test_many_new_zeros_in_one_generation_are_all_checked():
+    """More lanes than one check simulates (``CHECKED_AT_ONCE``) reach a zero in the same
+    generation: each is checked, in turns; every zero kept scores 0 by the check, and every lane
+    the check rejects keeps a loss above 0."""
+    from jaxplaus.search.confirm import CHECKED_AT_ONCE
+
+    def wide(params, task):  # a wide zero plateau: many lanes land on it together
+        z = S.to_unit(SPACE, params)
+        return jnp.maximum(jnp.sum((z - 0.5) ** 2, axis=-1) - 0.5, 0.0)
+
+    def strict(params, task):  # half of it only
+        z = S.to_unit(SPACE, params)
+        return jnp.where(z[..., 0] >= 0.5, wide(params, task), 1.0)
+
+    r = S.run_search(wide, SPACE, "cma_es", population_size=8, generations=6, restarts=32, n_tasks=1, seed=0,
+                     stop_at_zero=False, confirm_objective=strict)
+    first = np.asarray(r.state.lanes.zero_generation)[0]
+    kept = np.asarray(r.lane_best_loss)[0] == 0
+    z = np.asarray(r.lane_best_z)[0]
+    assert kept.sum() > CHECKED_AT_ONCE and np.bincount(first[kept]).max() > CHECKED_AT_ONCE
+    assert np.all(z[kept, 0] >= 0.5)
+    assert np.all(np.asarray(r.lane_best_loss)[0][~kept] > 0)

@@ -25,6 +25,8 @@ def test_batched_verdicts_equal_pattern_check_on_every_pattern():
         alone.append(p.check(MODEL, params, gain, warmup=500, dtype="float64"))
     assert batched == alone
     assert 0 < sum(v.passed for v in batched) < len(pats)
+    # the verdicts of some patterns only, in the order asked
+    assert strict_verdicts(MODEL, pats, stacked, 500, tasks=[7, 2, 19]) == [alone[7], alone[2], alone[19]]
 
 
 def test_a_blow_up_after_a_protocol_ends_does_not_fail_it():

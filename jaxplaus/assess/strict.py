@@ -34,14 +34,19 @@ def _features(patterns: tuple, warmup: int, v, spikes, control_v, control_spikes
                                                                                specs)
 
 
-def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int) -> list[Verdict]:
+def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int,
+                    tasks: Sequence[int] | None = None) -> list[Verdict]:
     """The strict float64 verdict of each pattern's point: ``patterns[t].check(model, params_t,
-    gain_t, warmup=warmup, dtype="float64")`` for every ``t``, from one batched simulation.
+    gain_t, warmup=warmup, dtype="float64")`` for every ``t`` of ``tasks``, from one batched
+    simulation (of every pattern's point: one compiled size).
 
     Args:
         model: a Model or a registered name. patterns: the ``P`` patterns.
         params: ``name -> [P]`` each pattern's point (every model parameter and ``"gain"``).
         warmup: samples of the first input held before each protocol.
+        tasks: the indices of the patterns to judge, in the order of the verdicts returned
+            (default: all; the verdicts, a few hundred eager operations each, cost more than
+            the simulation).
     """
     patterns = tuple(patterns)
     stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
@@ -55,9 +60,9 @@ def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[flo
         features = jax.tree.map(np.asarray, features)
         finite = np.asarray(trace.finite & control.finite)
         return [
-            pattern.verdict(jax.tree.map(lambda a, t=t: jnp.asarray(a[t]), features), bool(finite[t]))
+            patterns[t].verdict(jax.tree.map(lambda a, t=t: jnp.asarray(a[t]), features), bool(finite[t]))
             ._replace(controlled=True)
-            for t, pattern in enumerate(patterns)
+            for t in (range(len(patterns)) if tasks is None else tasks)
         ]
 
 

@@ -124,12 +124,16 @@ def first_verdicts(p: Plan, points: list[Mapping[str, float]]) -> list:
 
 def zero_judge(p: Plan):
     """The search's judge of its zeros (``run_search(accept=...)``): the strict float64 validator
-    on one point per pattern, ``params {name: [P]} -> (passed [P], loss [P])``."""
+    on one point per pattern, ``(params {name: [P]}, todo [P]) -> (passed [P], loss [P])``, the
+    patterns of ``todo`` judged (the others' entries: not passed, loss inf)."""
 
-    def judge(params):
+    def judge(params, todo):
         stacked = {k: np.asarray(v, np.float64) for k, v in params.items()}
-        verdicts = strict_verdicts(p.model, p.patterns, stacked, p.settings.warmup)
-        return np.array([v.passed for v in verdicts]), np.array([v.loss for v in verdicts])
+        tasks = np.flatnonzero(todo)
+        verdicts = strict_verdicts(p.model, p.patterns, stacked, p.settings.warmup, tasks=tasks)
+        passed, loss = np.zeros(len(p.patterns), bool), np.full(len(p.patterns), np.inf)
+        passed[tasks], loss[tasks] = [v.passed for v in verdicts], [v.loss for v in verdicts]
+        return passed, loss
 
     return judge
 

@@ -4,9 +4,9 @@ A search in one precision can reach loss 0 where a stricter judge (for an assess
 float64 validator) disagrees, for example a spike that float32 rounding lets cross its
 threshold. With ``run_search(accept=judge)``, at every setting of the batch (every
 ``rebatch_every`` generations, before the solved tasks leave the batch) each solved task not yet
-accepted has its zero judged: ``judge(params) -> (ok [T], loss [T])``, ``params`` each task's
-point (its first lane at loss <= 0; physical values ``name -> [T]``; the verdicts of tasks with
-no new zero are ignored). An accepted task is solved for good. A rejected lane keeps its point
+accepted has its zero judged: ``judge(params, todo) -> (ok [T], loss [T])``, ``params`` each
+task's point (its first lane at loss <= 0; physical values ``name -> [T]``), ``todo [T]`` bool
+the tasks to judge (the verdicts of the others are ignored). An accepted task is solved for good. A rejected lane keeps its point
 with the judge's loss and restarts (fresh strategy state, new random start), and its task is
 judged again at the next setting if another of its lanes holds a zero. Everything is decided
 from the state at fixed generations, so chunking and resuming do not change a result.
@@ -58,7 +58,7 @@ def accepted(config: SearchConfig, state: SearchState, judge: Callable) -> Searc
             return state
         tasks = np.arange(todo.size)
         z = np.asarray(state.lanes.best_z)[tasks, lane]
-        ok, loss = judge({k: np.asarray(v) for k, v in to_physical(config.space, jnp.asarray(z)).items()})
+        ok, loss = judge({k: np.asarray(v) for k, v in to_physical(config.space, jnp.asarray(z)).items()}, todo)
         ok, loss = np.asarray(ok, bool) & todo, np.asarray(loss, np.float64)
         bad = todo & ~ok
         state = state.replace(accepted=jnp.asarray(np.asarray(state.accepted) | ok))

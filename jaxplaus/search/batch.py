@@ -19,7 +19,8 @@ from jaxplaus.search.state import SearchState
 
 
 class Batch(NamedTuple):
-    """The lanes a period of generations simulates: ``S`` of the state's ``T x R``.
+    """The lanes a period of generations simulates: ``S`` of the state's ``T x R``, task by task,
+    each group of ``lane_group`` consecutive lanes of one task (a group of padding lanes aside).
 
     Attributes:
         tasks, lane_ids: ``[S]`` int32, each lane's task and its index among the task's lanes.
@@ -35,17 +36,23 @@ class Batch(NamedTuple):
 def active_lanes(config: SearchConfig, solved: np.ndarray) -> np.ndarray:
     """``[T, R]`` bool, the lanes to simulate given the solved tasks ``solved [T]``.
 
-    Without ``stop_at_zero``, each task's first ``restarts`` lanes. With it, each unsolved
-    task's first ``k`` lanes, ``k = min(lanes_per_task, n_tasks x restarts // unsolved)``: the
-    lanes solved tasks leave go to the unsolved ones. ``k`` only grows as tasks are solved, so a
-    lane runs every generation from its first until its task is solved.
+    Without ``stop_at_zero``, each task's first ``restarts`` lanes. With it, each unsolved task's
+    first lanes, in groups of ``g = config.lane_group``: the ``n_tasks x restarts / g`` groups
+    are shared out among the ``u`` unsolved tasks, ``n_tasks x restarts / g // u`` each and one
+    more for the first ``n_tasks x restarts / g % u`` of them (in task order), at most
+    ``lanes_per_task / g``: the lanes solved tasks leave go to the unsolved ones. A task's share
+    only grows as tasks are solved, so a lane runs every generation from its first until its task
+    is solved; and each group of ``g`` consecutive lanes of the batch belongs to one task.
     """
     lanes = np.arange(config.lanes_per_task)
     if not config.stop_at_zero:
         return np.broadcast_to(lanes < config.restarts, (config.n_tasks, lanes.size)).copy()
+    g = config.lane_group
     unsolved = ~np.asarray(solved, bool)
-    k = min(lanes.size, config.slots // max(int(unsolved.sum()), 1))
-    return unsolved[:, None] & (lanes < k)[None, :]
+    u, groups = max(int(unsolved.sum()), 1), config.slots // g
+    rank = np.cumsum(unsolved) - 1  # each unsolved task's place among the unsolved
+    share = np.minimum(config.lanes_per_task // g, groups // u + (rank < groups % u))
+    return unsolved[:, None] & (lanes[None, :] < (share * g)[:, None])
 
 
 def rebatch(config: SearchConfig, state: SearchState) -> SearchState:

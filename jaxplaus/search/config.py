@@ -22,6 +22,9 @@ from jaxplaus.search.space import SearchSpace, to_unit
 from jaxplaus.search.strategies import Strategy, default_population_size, get_strategy
 
 
+GROUP_CANDIDATES = 64  # candidates an objective call gets at least, where the lanes allow (benchmarks/README.md)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Pins:
     """Searched dimensions held at fixed values in the last ``lanes`` of every ``restarts``
@@ -93,6 +96,18 @@ class SearchConfig:
     def slots(self) -> int:
         """The lanes simulated per generation at most: ``n_tasks x restarts``."""
         return self.n_tasks * self.restarts
+
+    @property
+    def lane_group(self) -> int:
+        """The lanes of one task the batch keeps together, so the objective scores their
+        populations in one call (:func:`~jaxplaus.search.lane.evaluate`): the largest power of two
+        that divides ``restarts`` and holds at most ``GROUP_CANDIDATES / population_size`` lanes
+        (at least one)."""
+        most = max(GROUP_CANDIDATES // self.population_size, 1)
+        group = self.restarts & -self.restarts  # the largest power of two dividing restarts
+        while group > most:
+            group //= 2
+        return group
 
 
 def positive_int(name: str, value, allow_none: bool = False) -> int | None:

@@ -9,8 +9,8 @@ only if two copies of that point, every searched value moved by ``x (1 + j s)`` 
 can then screen candidates with a cheaper objective and confirm its zeros by the complete one.
 A rejected point counts with the worst of the checked losses: it stays the lane's best only if
 that beats the lane's previous best, which is restored otherwise. The checks are simulated only
-in generations where some lane reached a new zero (a ``lax.cond`` outside the lanes' ``vmap``),
-so the search pays for them rarely.
+in generations where some lane reached a new zero, and only for those lanes,
+:data:`CHECKED_AT_ONCE` at a time, so the search pays for them rarely.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from jax import lax
 from jaxplaus.search.config import SearchConfig
 from jaxplaus.search.space import to_physical
 from jaxplaus.search.state import LaneState
+
+CHECKED_AT_ONCE = 8  # lanes whose new zeros one simulation checks (more: several, in turn)
 
 
 def jittered_copies(config: SearchConfig, z, point: bool = False) -> dict[str, jax.Array]:
@@ -56,7 +58,7 @@ def confirm(
     new_zero = (after.zero_generation == g) & (before.zero_generation < 0)
 
     def check(lanes: LaneState) -> LaneState:
-        worst = _checked_loss(config, objective, point, lanes.best_z, tasks)
+        worst = _new_zeros_checked(config, objective, point, new_zero, lanes.best_z, tasks)
         reject = new_zero & ~(worst <= 0)
         keep = reject & (worst < before.best_loss)  # the point, with its confirmed loss
         restore = reject & ~keep  # the lane's previous best
@@ -68,6 +70,21 @@ def confirm(
         )
 
     return lax.cond(jnp.any(new_zero), check, lambda lanes: lanes, after)
+
+
+def _new_zeros_checked(config: SearchConfig, objective: Callable, point: bool, new_zero, z, tasks) -> jax.Array:
+    """``[S]`` the worst checked loss of each lane with a new zero (``new_zero [S]``; the other
+    lanes' entries are meaningless), :data:`CHECKED_AT_ONCE` lanes per simulation."""
+    at_once = min(CHECKED_AT_ONCE, new_zero.shape[0])
+    order = jnp.argsort(~new_zero, stable=True)  # the lanes with a new zero first
+    order = jnp.concatenate([order, order[:at_once]])  # a last turn may run past the end
+    rounds = (jnp.sum(new_zero) + at_once - 1) // at_once
+
+    def turn(i, worst):
+        lanes = lax.dynamic_slice_in_dim(order, i * at_once, at_once)
+        return worst.at[lanes].set(_checked_loss(config, objective, point, z[lanes], tasks[lanes]))
+
+    return lax.fori_loop(0, rounds, turn, jnp.full(new_zero.shape, jnp.inf, z.dtype))
 
 
 __all__ = ["confirm", "jittered_copies"]

@@ -320,8 +320,8 @@ def run_search(
             and its jittered copies 0 too, e.g. the complete loss ``objective`` screens for.
         lane_pool: each task holds ``restarts x lane_pool`` lanes; with ``stop_at_zero`` solved tasks'
             lanes go to unsolved tasks' next lanes, ``n_tasks x restarts`` in all (1: no hand-over).
-        accept: ``(params {name: [T]}) -> (ok [T], loss [T])``, a judge of each solved task's
-            zero (:mod:`jaxplaus.search.accept`); a rejected zero is no zero. None: no judge.
+        accept: ``(params {name: [T]}, todo [T]) -> (ok [T], loss [T])``, a judge of the zeros of
+            the tasks ``todo`` (:mod:`jaxplaus.search.accept`); a rejected zero is no zero. None: no judge.
         devices: what the lanes are split over (:mod:`~jaxplaus.search.devices`): None (every device),
             an int or a ``Placement``; the result is unchanged (to float rounding; ``docs/scaling.md``).
 

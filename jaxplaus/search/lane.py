@@ -97,10 +97,26 @@ def _sample(config: SearchConfig, alg: Algorithm, lane: LaneState, u, k_init, k_
     return sampled, z, state
 
 
-def _evaluate_and_tell(config: SearchConfig, alg: Algorithm, objective: Callable, z, task, state, k_tell):
-    """``(loss [pop], finite [pop], state)``: the objective at ``z`` and where it is finite; the
-    strategy ``state`` after it was told the losses (NaN and inf as :data:`FAILED_LOSS`)."""
-    loss = jnp.asarray(objective(to_physical(config.space, z), task)).astype(alg.dtype)  # [pop]
+def evaluate(config: SearchConfig, objective: Callable, z, tasks) -> jax.Array:
+    """``[S, pop]`` the objective at the batch's points ``z [S, pop, D]`` (lanes of tasks ``tasks [S]``).
+
+    The batch keeps its lanes in groups of ``config.lane_group``, each of one task
+    (:func:`~jaxplaus.search.batch.active_lanes`), so each group's populations are scored in one
+    call of ``[lane_group x pop]`` candidates: an objective vmapped over many lanes of a few
+    candidates each runs at a fraction of its speed on a CPU. (A batch whose size the group does
+    not divide, filled for several devices, is scored lane by lane.) The objective scores each
+    candidate on its own, so the grouping changes no loss.
+    """
+    s, pop, d = z.shape
+    group = config.lane_group if s % config.lane_group == 0 else 1
+    params = to_physical(config.space, z.reshape(s // group, group * pop, d))
+    return jnp.asarray(jax.vmap(objective)(params, tasks[::group])).reshape(s, pop)
+
+
+def _tell(alg: Algorithm, z, loss, state, k_tell):
+    """``(loss [pop], finite [pop], state)``: the lane's losses at ``z`` and where they are
+    finite; the strategy ``state`` after it was told them (NaN and inf as :data:`FAILED_LOSS`)."""
+    loss = loss.astype(alg.dtype)
     finite = jnp.isfinite(loss)
     told = jnp.where(finite, jnp.minimum(loss, FAILED_LOSS), FAILED_LOSS)
     state, _ = alg.evosax.tell(k_tell, z, told, state, alg.params)
@@ -140,20 +156,29 @@ def _update(config: SearchConfig, lane: LaneState, state, sampled, z, loss, fini
     )
 
 
-def lane_step(
-    config: SearchConfig, alg: Algorithm, objective: Callable, lane: LaneState, task, g, frozen, keys, u, pinned
-) -> LaneState:
-    """One generation of one lane (unbatched; the caller vmaps it over tasks and lanes).
+def ask(config: SearchConfig, alg: Algorithm, lane: LaneState, keys, u, pinned):
+    """The first half of one lane's generation (unbatched; the caller vmaps it over lanes):
+    ``(sampled [pop, D], z [pop, D], state)``, the strategy's samples, the points to evaluate and
+    the strategy state after asking (a fresh lane started first).
 
     Args:
-        lane: the lane's state, no leading axes. task: int32 scalar. g: int32 scalar, the
-            generation. frozen: bool scalar, the lane keeps its state (its task is solved).
-        keys: ``[3, 2]`` the ask, tell and init keys. u: the uniform draw a fresh start begins
-            from (see :func:`lane_randoms`). pinned: bool scalar, the lane is pinned.
+        lane: the lane's state, no leading axes. keys: ``[3, 2]`` the ask, tell and init keys.
+        u: the uniform draw a fresh start begins from (see :func:`lane_randoms`). pinned: bool
+            scalar, the lane is pinned.
     """
-    k_ask, k_tell, k_init = keys
-    sampled, z, state = _sample(config, alg, lane, u, k_init, k_ask, pinned)
-    loss, finite, state = _evaluate_and_tell(config, alg, objective, z, task, state, k_tell)
+    k_ask, _, k_init = keys
+    return _sample(config, alg, lane, u, k_init, k_ask, pinned)
+
+
+def tell(config: SearchConfig, alg: Algorithm, lane: LaneState, asked, loss, keys, g, frozen) -> LaneState:
+    """The second half: the lane after its points were scored ``loss [pop]`` (unbatched).
+
+    Args:
+        asked: what :func:`ask` returned. g: int32 scalar, the generation. frozen: bool
+            scalar, the lane keeps its state (its task is solved).
+    """
+    sampled, z, state = asked
+    loss, finite, state = _tell(alg, z, loss, state, keys[1])
     new = _update(config, lane, state, sampled, z, loss, finite, g)
     return tree_where(frozen, lane, new)
 
@@ -173,5 +198,7 @@ def run_lanes(
     # the random numbers are drawn outside the lanes' vmap: unbatched threefry compiles faster
     draw = jax.vmap(functools.partial(lane_randoms, config, alg), in_axes=(None, 0, 0, None, None))
     keys, u = draw(key, tasks, lane_ids, pool_z, pool_ok)
-    step = jax.vmap(functools.partial(lane_step, config, alg, objective), in_axes=(0, 0, None, 0, 0, 0, 0))
-    return step(lanes, tasks, g, frozen, keys, u, is_pinned(config, lane_ids))
+    asked = jax.vmap(functools.partial(ask, config, alg))(lanes, keys, u, is_pinned(config, lane_ids))
+    loss = evaluate(config, objective, asked[1], tasks)
+    return jax.vmap(functools.partial(tell, config, alg), in_axes=(0, 0, 0, 0, None, 0))(lanes, asked, loss, keys, g,
+                                                                                          frozen)
