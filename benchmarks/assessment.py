@@ -7,13 +7,14 @@ in this working tree and, with ``--baseline REV``, twice in a clean checkout of 
 temporary ``git worktree``), each tree with its own persistent compilation cache, so the second
 run of each is warm. ``--current-extra`` adds options to this tree's runs only (an option the
 baseline does not have, such as a new speed setting). The runs alternate between the trees, so
-a change of machine load hits both. From each run's ``results.json``: objective evaluations, search seconds, wall seconds and the
-seconds outside the search (start-up, compilation not cached, validation, writing). Figures
-are those of the warm (second) runs; ``ratio`` is this tree's evaluations per second over the
-baseline's. Then the loss path at the same batch: this tree's search objective (the resolved
-settings' screen) on one generation's candidates (patterns x restarts x population) in three
-layouts (see :func:`loss_path`), best of 3 calls after a first; ``rate_vs_loss_path`` is the
-warm assessment's neuron-steps per second of search over the fastest layout's rate. Writes ``benchmarks/results/assessment.json`` (the machine, the load,
+a change of machine load hits both. From each run's ``results.json``: objective evaluations,
+search seconds, wall seconds and the seconds outside the search (start-up, compilation not
+cached, validation, writing). Figures are those of the warm (second) runs; ``ratio`` is this
+tree's evaluations per second over the baseline's. Then the loss path at the same batch: this
+tree's search objective (the resolved settings' screen) on one generation's candidates
+(patterns x restarts x population) in three layouts (see :func:`loss_path`);
+``rate_vs_loss_path`` is the warm assessment's neuron-steps per second of search over the
+fastest layout's rate. Writes ``benchmarks/results/assessment.json`` (the machine, the load,
 both trees' runs and the ratios).
 """
 

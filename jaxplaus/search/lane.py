@@ -83,9 +83,18 @@ def lane_randoms(config: SearchConfig, alg: Algorithm, key, task, lane, pool_z, 
     return jax.random.split(k_lane, 3), u
 
 
-def _sample(config: SearchConfig, alg: Algorithm, lane: LaneState, u, k_init, k_ask, pinned):
-    """Start the lane's strategy if it is fresh, and ask it: ``(sampled [pop, D], z [pop, D], state)``,
-    ``z`` the points to evaluate (clipped to the cube; pinned coordinates held in a pinned lane)."""
+def ask(config: SearchConfig, alg: Algorithm, lane: LaneState, keys, u, pinned):
+    """The first half of one lane's generation (unbatched; the caller vmaps it over lanes): start
+    the lane's strategy if it is fresh, and ask it. Returns ``(sampled [pop, D], z [pop, D],
+    state)``, ``z`` the points to evaluate (clipped to the cube; pinned coordinates held in a
+    pinned lane).
+
+    Args:
+        lane: the lane's state, no leading axes. keys: ``[3, 2]`` the ask, tell and init keys.
+        u: the uniform draw a fresh start begins from (see :func:`lane_randoms`). pinned: bool
+            scalar, the lane is pinned.
+    """
+    k_ask, _, k_init = keys
     center = (config.start == "center") & (lane.restarts_done == 0)
     state = tree_where(lane.fresh, fresh_state(alg, u, k_init, center), lane.strategy)
     sampled, state = alg.evosax.ask(k_ask, state, alg.params)
@@ -154,20 +163,6 @@ def _update(config: SearchConfig, lane: LaneState, state, sampled, z, loss, fini
         first_generation=jnp.where(lane.first_generation < 0, g, lane.first_generation),
         generations_simulated=lane.generations_simulated,  # counted by the generation, frozen or not
     )
-
-
-def ask(config: SearchConfig, alg: Algorithm, lane: LaneState, keys, u, pinned):
-    """The first half of one lane's generation (unbatched; the caller vmaps it over lanes):
-    ``(sampled [pop, D], z [pop, D], state)``, the strategy's samples, the points to evaluate and
-    the strategy state after asking (a fresh lane started first).
-
-    Args:
-        lane: the lane's state, no leading axes. keys: ``[3, 2]`` the ask, tell and init keys.
-        u: the uniform draw a fresh start begins from (see :func:`lane_randoms`). pinned: bool
-            scalar, the lane is pinned.
-    """
-    k_ask, _, k_init = keys
-    return _sample(config, alg, lane, u, k_init, k_ask, pinned)
 
 
 def tell(config: SearchConfig, alg: Algorithm, lane: LaneState, asked, loss, keys, g, frozen) -> LaneState:
