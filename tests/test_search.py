@@ -603,3 +603,19 @@ def test_many_new_zeros_in_one_generation_are_all_checked():
     assert kept.sum() > CHECKED_AT_ONCE and np.bincount(first[kept]).max() > CHECKED_AT_ONCE
     assert np.all(z[kept, 0] >= 0.5)
     assert np.all(np.asarray(r.lane_best_loss)[0][~kept] > 0)
+
+
+@pytest.mark.parametrize("devices, share", [(1, 160), (2, 80), (3, 56), (16, 12), (40, 4), (64, 4)])
+def test_each_device_holds_whole_groups_of_lanes(devices, share):
+    """Split over devices, the batch is filled to whole groups on every device: a group is never
+    cut by a device boundary, and the filler lanes (frozen copies of the first lane) form groups
+    of their own."""
+    from jaxplaus.search.batch import active_lanes, batch_of
+    from jaxplaus.search.config import search_config
+
+    config = search_config(SPACE, "cma_es", 16, 10, 8, 20, "uniform", "float32", lane_pool=20)
+    gather, scatter, batch = batch_of(config, active_lanes(config, np.zeros(20, bool)), devices)
+    assert gather.size == devices * share and share % config.lane_group == 0
+    tasks = np.asarray(batch.tasks).reshape(-1, config.lane_group)
+    assert np.all(tasks == tasks[:, :1])
+    assert np.all(scatter[160:] == 160 * 20) and np.all(np.asarray(batch.padding)[160:])

@@ -63,14 +63,17 @@ def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
     return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
 
 
-def per_device(size: int, devices: int) -> int:
+def per_device(size: int, devices: int, group: int = 1) -> int:
     """The lanes each of ``devices`` devices holds of a batch of ``size``: an equal share,
-    rounded up, and at least 2 unless the batch is a single lane. (A device's share of one lane
-    compiles to a program without the lane axis, which XLA:CPU measurably rounds differently
-    from the same lanes in a batch; with 2 or more a device computes each lane bit for bit as
-    one device does. A single-lane batch is one lane on one device too.)"""
-    share = -(-size // devices)
-    return share if size < 2 else max(share, 2)
+    rounded up to whole groups of ``group`` lanes (a group is scored in one call), and at least
+    2 unless the batch is a single lane. (A device's share of one lane compiles to a program
+    without the lane axis, which XLA:CPU measurably rounds differently from the same lanes in a
+    batch; with 2 or more a device computes each lane bit for bit as one device does. A
+    single-lane batch is one lane on one device too.)"""
+    if size < 2:
+        return size
+    share = max(-(-size // devices), 2)
+    return -(-share // group) * group
 
 
 def batch_of(config: SearchConfig, mask: np.ndarray, devices: int = 1) -> tuple[np.ndarray, np.ndarray, Batch]:
@@ -78,13 +81,14 @@ def batch_of(config: SearchConfig, mask: np.ndarray, devices: int = 1) -> tuple[
     ``T x R`` lanes, padded with frozen lanes up to a power of two (capped at ``n_tasks x
     restarts``): at most ``log2(n_tasks x restarts) + 1`` batch sizes are ever compiled, and with
     a lane pool of ``n_tasks`` or more, one. Split over ``devices``, frozen copies of the
-    batch's first lane fill it up to :func:`per_device` lanes on each device; ``scatter`` sends
-    them out of range, so nothing of them is kept and the result is that of the unfilled batch."""
+    batch's first lane fill it up to :func:`per_device` lanes on each device (whole groups of
+    ``config.lane_group``); ``scatter`` sends them out of range, so nothing of them is kept and
+    the result is that of the unfilled batch."""
     flat = np.asarray(mask, bool).ravel()
     active = np.flatnonzero(flat)
     size = min(config.slots, 1 << max(active.size - 1, 0).bit_length())
     slots = np.concatenate([active, np.flatnonzero(~flat)[: size - active.size]]).astype(np.int32)
-    fill = per_device(size, devices) * devices - size
+    fill = per_device(size, devices, config.lane_group) * devices - size
     gather = np.concatenate([slots, np.full(fill, slots[0], np.int32)])
     scatter = np.concatenate([slots, np.full(fill, flat.size, np.int32)])
     r = config.lanes_per_task
