@@ -22,7 +22,7 @@ from jaxplaus.search.space import SearchSpace, to_unit
 from jaxplaus.search.strategies import Strategy, default_population_size, get_strategy
 
 
-GROUP_CANDIDATES = 64  # candidates an objective call gets at least, where the lanes allow (benchmarks/README.md)
+GROUP_CANDIDATES = 64  # candidates of one objective call the lane groups aim at, at most (benchmarks/README.md)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
