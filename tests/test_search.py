@@ -178,6 +178,8 @@ def test_lm_ma_es_refuses_large_populations():
         ({"start": "middle"}, ValueError, "start must be 'uniform' or 'center'"),
         ({"objective": lambda p, t: p["v_th"][:3]}, ValueError, r"one loss per candidate, shape \(16,\); got \(3,\)"),
         ({"objective": lambda p, t: p["nope"]}, TypeError, "The objective failed on params"),
+        ({"objective": lambda p, t: p["v_th"][:16], "restarts": 4}, ValueError,
+         r"one loss per candidate, shape \(64,\); got \(16,\)"),  # 4 lanes of 16 scored per call
     ],
 )
 def test_bad_run_arguments(kwargs, error, match):
@@ -575,10 +577,9 @@ def test_grouped_evaluation_scores_each_lane_as_alone():
     z = jnp.asarray(np.random.default_rng(1).uniform(size=(12, 16, D)), jnp.float32)
     tasks = jnp.asarray([0, 0, 0, 0, 2, 2, 2, 2, 1, 1, 1, 1], jnp.int32)
     alone = jnp.stack([sphere(S.to_physical(SPACE, z[s]), tasks[s]) for s in range(12)])
-    np.testing.assert_allclose(np.asarray(evaluate(config, sphere, z, tasks)), np.asarray(alone), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(evaluate(config, sphere, z, tasks)), np.asarray(alone))
     # a batch the group does not divide (filled for several devices): lane by lane
-    np.testing.assert_allclose(np.asarray(evaluate(config, sphere, z[:10], tasks[:10])), np.asarray(alone[:10]),
-                               rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(evaluate(config, sphere, z[:10], tasks[:10])), np.asarray(alone[:10]))
 
 
 def test_many_new_zeros_in_one_generation_are_all_checked():

@@ -229,11 +229,12 @@ def check_pins(space: SearchSpace, pin: Mapping[str, float] | None, pinned_lanes
 
 def check_objective(objective, config: SearchConfig) -> None:
     """Trace ``objective`` once on abstract values (nothing runs): it must be hashable (a static
-    argument of the compiled search) and return one loss per candidate.
+    argument of the compiled search) and return one loss per candidate, for as many candidates
+    as one call of the search scores (``n = lane_group x population_size``).
 
     Raises:
         TypeError: not hashable, or failing on the search's parameters.
-        ValueError: a loss of another shape than ``[pop]``.
+        ValueError: a loss of another shape than ``[n]``.
     """
     try:
         hash(objective)
@@ -242,7 +243,7 @@ def check_objective(objective, config: SearchConfig) -> None:
             f"objective must be hashable (it is a static argument of the compiled search): pass a function or a "
             f"frozen dataclass with __call__, got an unhashable {type(objective).__name__}"
         ) from None
-    space, pop, dtype = config.space, config.population_size, config.np_dtype
+    space, pop, dtype = config.space, config.lane_group * config.population_size, config.np_dtype
     params = {name: jax.ShapeDtypeStruct((pop,), dtype) for name in space.order}
     task = jax.ShapeDtypeStruct((), jnp.int32)
     try:
