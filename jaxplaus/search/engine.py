@@ -290,11 +290,9 @@ def run_search(
 
     Args:
         objective: ``(params, task) -> loss [n]``, pure JAX, minimised, hashable, scoring each
-            candidate on its own. ``params`` maps each name of ``space.order`` (physical units;
-            fixed ones and ``"gain"`` included) to an ``[n]`` array, the candidates of one or more
-            lanes of the task (``SearchConfig.lane_group`` lanes are scored in one call); ``task``
-            is an int32 scalar in ``[0, n_tasks)``. A NaN or infinite loss is told to the
-            strategy as :data:`~jaxplaus.search.strategies.FAILED_LOSS`.
+            candidate on its own: ``params`` maps each name of ``space.order`` (physical units,
+            ``"gain"`` too) to ``[n]``, the candidates of ``SearchConfig.lane_group`` lanes of the
+            task ``task`` (int32 scalar). NaN or inf is told as ``strategies.FAILED_LOSS``.
         space: from :func:`~jaxplaus.search.space.search_space`. strategy: a name of
             :data:`~jaxplaus.search.strategies.STRATEGIES` or a ``Strategy``.
         population_size: candidates per lane and generation; default ``default_population_size``.
