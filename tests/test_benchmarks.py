@@ -1,4 +1,4 @@
-"""The throughput benchmark runs end to end (quick mode, one model, no Norse) and writes its JSON."""
+"""The benchmark scripts run end to end on tiny configurations and write their JSON."""
 
 import importlib.util
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("throughput", ROOT / "benchmarks" / "throughput.py")
+def _load(name: str = "throughput"):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -44,3 +44,31 @@ def test_assessment_benchmark_runs_the_command_twice_and_writes_its_figures(tmp_
     for row in runs:
         assert row["evaluations"] == 32 and row["evaluations_per_s"] > 0 and row["assessed"] == 1
         assert row["outside_search_s"] >= 0 and row["process_wall_s"] >= row["search_s"]
+
+
+def test_feature_kernel_parts_are_slices_of_the_feature_carry(tmp_path):
+    import jax
+    import numpy as np
+
+    from jaxplaus import models, patterns
+    from jaxplaus.simulate import simulate_summary
+
+    mod = _load("feature_kernel")
+    pattern, model = patterns.get(mod.PATTERN), models.with_input_gain(models.get(mod.MODEL))
+    params = dict(models.get(mod.MODEL).defaults(), gain=np.linspace(0.5, 2.0, 8))
+    run = lambda r: simulate_summary(model, params, pattern.run_stimulus(), r, context=pattern.spec(),  # noqa: E731
+                                     unroll=1, lag=True).values
+    parts = mod.reducers()
+    full = run(parts["features"])
+    same = lambda a, b: jax.tree.all(jax.tree.map(lambda x, y: np.array_equal(x, y, equal_nan=True), a, b))  # noqa: E731
+    assert same(run(parts["one_window"]), (full.windows[mod.WINDOW], full.current_burst[mod.WINDOW]))
+    assert same(run(parts["post_only"]), full.post)
+    no_post = run(parts["no_post"])
+    assert same(no_post._replace(post=full.post), full) and not same(no_post.post, full.post)
+    assert np.all(full.windows[mod.WINDOW].count > 2)  # the candidates spike: the window is exercised
+
+    out = tmp_path / "feature_kernel.json"
+    mod.main(["--sizes", "8", "--repeats", "1", "--calls", "1", "--out", str(out)])
+    rows = json.loads(out.read_text())["sizes"]["8"]
+    assert set(rows) == {"summary", *parts} and rows["summary"]["ratio_vs_summary"] == 1.0
+    assert all(r["neuron_steps_per_s"] > 0 for r in rows.values())
