@@ -26,7 +26,6 @@ counts (see benchmarks/README.md). Writes ``benchmarks/results/feature_kernel.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -112,6 +111,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     import jax
 
+    from jaxplaus.files import write_json
+
     result = {
         "benchmark": "feature_kernel", "pattern": PATTERN, "model": MODEL, "dtype": "float32",
         "machine": {"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
@@ -124,8 +125,7 @@ def main(argv=None) -> dict:
                                          for k, v in rows.items()), flush=True)
     result["machine"]["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {write_json(args.out, result)}")
     return result
 
 
