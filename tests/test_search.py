@@ -180,6 +180,9 @@ def test_lm_ma_es_refuses_large_populations():
         ({"objective": lambda p, t: p["nope"]}, TypeError, "The objective failed on params"),
         ({"objective": lambda p, t: p["v_th"][:16], "restarts": 4}, ValueError,
          r"one loss per candidate, shape \(64,\); got \(16,\)"),  # 4 lanes of 16 scored per call
+        ({"confirm_objective": lambda p, t: p["v_th"][:1], "confirm_jitter": 0.1}, ValueError,
+         r"one loss per candidate, shape \(3,\); got \(1,\)"),  # a zero's point and 2 jittered copies per call
+        ({"confirm_objective": lambda p, t: p["nope"]}, TypeError, "The objective failed on params"),
     ],
 )
 def test_bad_run_arguments(kwargs, error, match):

@@ -227,14 +227,13 @@ def check_pins(space: SearchSpace, pin: Mapping[str, float] | None, pinned_lanes
     return Pins(mask=mask, z=tuple(float(v) for v in z), lanes=int(pinned_lanes))
 
 
-def check_objective(objective, config: SearchConfig) -> None:
-    """Trace ``objective`` once on abstract values (nothing runs): it must be hashable (a static
-    argument of the compiled search) and return one loss per candidate, for as many candidates
-    as one call of the search scores (``n = lane_group x population_size``).
+def check_objective(objective) -> None:
+    """``objective`` must be hashable: it is a static argument of the compiled search. What it
+    returns is checked where the search traces it (:func:`scored`), not by tracing it once more
+    here (a suite loss takes about half a second to trace).
 
     Raises:
-        TypeError: not hashable, or failing on the search's parameters.
-        ValueError: a loss of another shape than ``[n]``.
+        TypeError: not hashable.
     """
     try:
         hash(objective)
@@ -243,16 +242,25 @@ def check_objective(objective, config: SearchConfig) -> None:
             f"objective must be hashable (it is a static argument of the compiled search): pass a function or a "
             f"frozen dataclass with __call__, got an unhashable {type(objective).__name__}"
         ) from None
-    space, pop, dtype = config.space, config.lane_group * config.population_size, config.np_dtype
-    params = {name: jax.ShapeDtypeStruct((pop,), dtype) for name in space.order}
-    task = jax.ShapeDtypeStruct((), jnp.int32)
+
+
+def scored(objective, params: Mapping[str, jax.Array], tasks) -> jax.Array:
+    """``[G, n]``: ``objective`` vmapped over ``params {name: [G, n]}`` and ``tasks [G]`` (each call
+    scores the ``n`` candidates of one task), checked as it is traced.
+
+    Raises:
+        TypeError: the objective fails on such parameters and an int32 task.
+        ValueError: it returns a loss of another shape than ``[n]``.
+    """
+    n = jnp.shape(next(iter(params.values())))[-1]
     try:
-        out = jax.eval_shape(objective, params, task)
+        out = jax.vmap(objective)(params, tasks)
     except Exception as err:
         raise TypeError(
-            f"The objective failed on params {{name: [{pop}] array for name in {list(space.order)}}} and an int32 "
+            f"The objective failed on params {{name: [{n}] array for name in {list(params)}}} and an int32 "
             f"task: {type(err).__name__}: {err}"
         ) from err
-    if getattr(out, "shape", None) != (pop,):
-        what = getattr(out, "shape", type(out).__name__)
-        raise ValueError(f"The objective must return one loss per candidate, shape ({pop},); got {what}")
+    if getattr(out, "shape", None) != (jnp.shape(tasks)[0], n):
+        what = getattr(out, "shape", (None, type(out).__name__))[1:]
+        raise ValueError(f"The objective must return one loss per candidate, shape ({n},); got {what}")
+    return out

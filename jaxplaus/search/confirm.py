@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxplaus.search.config import SearchConfig
+from jaxplaus.search.config import SearchConfig, scored
 from jaxplaus.search.space import to_physical
 from jaxplaus.search.state import LaneState
 
@@ -44,7 +44,7 @@ def jittered_copies(config: SearchConfig, z, point: bool = False) -> dict[str, j
 def _checked_loss(config: SearchConfig, objective: Callable, point: bool, z, tasks) -> jax.Array:
     """``[S]`` the worst loss of the checked copies of each lane's point ``z [S, D]`` (inf if any
     is not finite)."""
-    loss = jax.vmap(objective)(jittered_copies(config, z, point), tasks)  # [S, C]
+    loss = scored(objective, jittered_copies(config, z, point), tasks)  # [S, C]
     loss = jnp.where(jnp.isfinite(loss), loss, jnp.inf).astype(z.dtype)
     return jnp.max(loss, axis=-1)
 

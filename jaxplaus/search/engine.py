@@ -336,9 +336,9 @@ def run_search(
     placement = devices if isinstance(devices, Placement) else _placement(devices)
     rebatch_every, seed = positive_int("rebatch_every", rebatch_every), check_seed(seed)
     with precision(config.dtype), _rng():
-        check_objective(objective, config)
+        check_objective(objective)
         if confirm_objective is not None:
-            check_objective(confirm_objective, config)
+            check_objective(confirm_objective)
         state = _start_state(config, seed, initial_state)
         state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every, accept,
                      placement)

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxplaus.search.config import SearchConfig
+from jaxplaus.search.config import SearchConfig, scored
 from jaxplaus.search.space import to_physical
 from jaxplaus.search.state import LaneState
 from jaxplaus.search.strategies import FAILED_LOSS, Algorithm, cast, fresh_shape, fresh_state
@@ -119,7 +119,7 @@ def evaluate(config: SearchConfig, objective: Callable, z, tasks) -> jax.Array:
     s, pop, d = z.shape
     group = config.lane_group if s % config.lane_group == 0 else 1
     params = to_physical(config.space, z.reshape(s // group, group * pop, d))
-    return jnp.asarray(jax.vmap(objective)(params, tasks[::group])).reshape(s, pop)
+    return scored(objective, params, tasks[::group]).reshape(s, pop)
 
 
 def _tell(alg: Algorithm, z, loss, state, k_tell):
