@@ -178,6 +178,7 @@ def test_lm_ma_es_refuses_large_populations():
         ({"start": "middle"}, ValueError, "start must be 'uniform' or 'center'"),
         ({"objective": lambda p, t: p["v_th"][:3]}, ValueError, r"one loss per candidate, shape \(16,\); got \(3,\)"),
         ({"objective": lambda p, t: p["nope"]}, TypeError, "The objective failed on params"),
+        ({"objective": lambda p, t: (p["v_th"], p["v_th"])}, ValueError, r"shape \(16,\); got tuple"),
         ({"objective": lambda p, t: p["v_th"][:16], "restarts": 4}, ValueError,
          r"one loss per candidate, shape \(64,\); got \(16,\)"),  # 4 lanes of 16 scored per call
         ({"confirm_objective": lambda p, t: p["v_th"][:1], "confirm_jitter": 0.1}, ValueError,

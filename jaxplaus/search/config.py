@@ -261,6 +261,6 @@ def scored(objective, params: Mapping[str, jax.Array], tasks) -> jax.Array:
             f"task: {type(err).__name__}: {err}"
         ) from err
     if getattr(out, "shape", None) != (jnp.shape(tasks)[0], n):
-        what = getattr(out, "shape", (None, type(out).__name__))[1:]
+        what = out.shape[1:] if hasattr(out, "shape") else type(out).__name__  # a call's own shape
         raise ValueError(f"The objective must return one loss per candidate, shape ({n},); got {what}")
     return out
