@@ -389,21 +389,22 @@ def _uniform_candidates(model, n, seed, gain=(1e-5, 1e2)):
 
 def test_lif_random_search_passes_none_of_the_patterns_it_cannot_show(capsys):
     """A plain LIF has no slow variable: 10^5 random candidates (parameters and gain) per pattern
-    must find no pass of these 14 patterns. (On the lagged feature kernel, twice as fast; that it
-    judges as the default kernel does is tested below. Screened by the protocol run alone, whose
-    loss is a lower bound of the complete one; a zero of the screen would be checked strictly.)"""
+    must find no pass of these 14 patterns. Screened as the search screens (the suite loss of the
+    14 patterns, one compiled program: the lagged feature kernel, the protocol run alone, whose
+    loss is a lower bound of the complete one); a zero of the screen would be checked strictly."""
+    from jaxplaus.assess.objective import SuiteLoss, batched_loss
+
     lif = models.get("lif")
+    pats = tuple(patterns.get(name) for name in LIF_CANNOT)
+    screen_loss = SuiteLoss(lif, pats, DEFAULT_WARMUP, lag=True, control=False)
     report = []
-    for seed, name in enumerate(LIF_CANNOT):
-        p = patterns.get(name)
+    for seed, p in enumerate(pats):
         cand = _uniform_candidates(lif, N_LIF, seed=seed)
-        gain = cand.pop("gain")
-        screen = np.concatenate([
-            np.asarray(p.evaluate(lif, {k: v[i : i + 50_000] for k, v in cand.items()}, gain[i : i + 50_000],
-                                  lag=True, control=False))
-            for i in range(0, N_LIF, 50_000)
-        ])
+        chunks = [{k: v[None, i : i + N_LIF // 2] for k, v in cand.items()} for i in (0, N_LIF // 2)]
+        screen = np.concatenate([np.asarray(batched_loss(screen_loss, c, np.array([seed], np.int32)))[0]
+                                 for c in chunks])
         assert screen.shape == (N_LIF,) and np.all(np.isfinite(screen))
+        gain = cand.pop("gain")
         passed = [p.check(lif, {k: v[j] for k, v in cand.items()}, gain[j]).passed for j in np.flatnonzero(screen == 0)]
         report.append((p.name, N_LIF, int(sum(passed)), float(screen.min())))
     with capsys.disabled():
@@ -431,28 +432,43 @@ def _sample(model_name, p, n, seed):
 
 @pytest.mark.parametrize("model_name", ["izhikevich2004", "lif", "adex", "izhikevich", "n2d2"])
 def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
-    """The in-scan loss (summary kernel) against the verdict from full traces (trace kernel).
+    """The in-scan loss (the summary kernel, as the search runs it: the suite loss of the three
+    patterns, one compiled program) against the verdict from full traces (trace kernel).
 
     Candidates whose float32 and float64 runs disagree are chaotic: the two kernels' rounding
     (fused multiply-adds) alone can move their spikes, so they are left out (few, counted).
     """
+    from jaxplaus._precision import precision
+    from jaxplaus.assess.objective import SuiteLoss, batched_loss
+
     n = 200
+    pats = tuple(patterns.get(name) for name in ("phasic_bursting", "subthreshold_oscillations",
+                                                 "inhibition_induced_bursting"))
+    samples = [_sample(model_name, p, n, seed=100 + i) for i, p in enumerate(pats)]
+    m = samples[0][0]
+    stacked = {k: np.stack([c[k] for _, c in samples]) for k in samples[0][1]}
+    tasks = np.arange(len(pats), dtype=np.int32)
+
+    def in_scan(dtype="float32", lag=False):
+        with precision(dtype) as dt:
+            loss = SuiteLoss(m, pats, DEFAULT_WARMUP, lag=lag)
+            return np.asarray(batched_loss(loss, {k: jnp.asarray(v, dt) for k, v in stacked.items()}, tasks))
+
+    losses32, losses64 = in_scan(), in_scan("float64")
+    lagged = in_scan(lag=True) if model_name in ("izhikevich2004", "lif") else None  # the lagged kernel judges alike
     agree = total = passes = 0
-    for i, name in enumerate(["phasic_bursting", "subthreshold_oscillations", "inhibition_induced_bursting"]):
-        p = patterns.get(name)
-        m, cand = _sample(model_name, p, n, seed=100 + i)
+    for i, p in enumerate(pats):
+        cand = dict(samples[i][1])
         gain = cand.pop("gain")
-        loss32 = np.asarray(p.evaluate(m, cand, gain))
-        loss64 = np.asarray(p.evaluate(m, cand, gain, dtype="float64"))
-        robust = (loss32 == 0) == (loss64 == 0)
+        loss32 = losses32[i]
+        robust = (loss32 == 0) == (losses64[i] == 0)
         trace, control = p.run(m, cand, gain)
         f = p.features_of_trace(trace.v, trace.spikes, DEFAULT_WARMUP, control)
         from_traces = np.asarray(p.loss(f, trace.finite & control.finite))
         assert robust.mean() > 0.9
         np.testing.assert_array_equal((from_traces == 0)[robust], (loss32 == 0)[robust])
-        if model_name in ("izhikevich2004", "lif"):  # the lagged feature kernel judges alike
-            lagged = np.asarray(p.evaluate(m, cand, gain, lag=True))
-            np.testing.assert_array_equal((lagged == 0)[robust], (loss32 == 0)[robust])
+        if lagged is not None:
+            np.testing.assert_array_equal((lagged[i] == 0)[robust], (loss32 == 0)[robust])
         agree += int(robust.sum())
         total += n
         passes += int((loss32 == 0).sum())

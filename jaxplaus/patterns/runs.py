@@ -45,8 +45,10 @@ def simulated(
     return F.finish(run.values, ctl.values, spec), run.finite & ctl.finite
 
 
+@jax.jit
 def recorded(v, spikes, control, spec: F.FeatureSpec) -> F.Features:
-    """Features of recorded traces: the reducers of :func:`simulated`, scanned over the recording.
+    """Features of recorded traces: the reducers of :func:`simulated`, scanned over the recording
+    (one compiled program per shape and dtype, whichever pattern's ``spec``).
 
     Args:
         v, spikes: ``[..., L]`` the protocol run's voltage (model units) and spikes (bool), warm-up first.
