@@ -24,7 +24,7 @@ $(FULL): pyproject.toml $(CORE)
 assess: $(CORE)
 	$(VENV)/bin/jaxplaus assess
 
-# five pytest processes, two at a time (tests/run_suite.sh says why)
+# six pytest processes, two at a time (tests/run_suite.sh says why)
 test: $(FULL)
 	PY=$(PY) tests/run_suite.sh
 
