@@ -14,7 +14,6 @@ reference also passes after the default warm-up.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import NamedTuple
 
 import jax
@@ -271,7 +270,7 @@ class Pattern:
 
         f, finite = self.features(model, params, gain, **kwargs)
         with precision(kwargs.get("dtype", "float32")):  # a float64 loss stays float64
-            return _loss(self, f, finite)
+            return self.loss(f, finite)
 
     def features_of_trace(self, v, spikes, warmup: int = 0, control=None) -> F.Features:
         """Features of recorded traces ``v, spikes: [..., warmup + T]`` (the reducers of
@@ -289,12 +288,11 @@ class Pattern:
         """The strict verdict on ONE candidate's features."""
         values = features.flat()
         finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in values.values())
-        misses, loss = _judged(self, features, jnp.asarray(finite))
-        misses = np.asarray(misses) if finite else np.ones(len(self.all_criteria))
+        misses = np.asarray(self.misses(features)) if finite else np.ones(len(self.all_criteria))
         failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
         if not finite:
             failed = ("the dynamics blew up (NaN or inf)",) + failed
-        loss = float(loss)
+        loss = float(self.loss(features, jnp.asarray(finite)))
         values = {k: np.asarray(a).tolist() for k, a in values.items()}
         return Verdict(passed=finite and not failed, loss=loss, features=values, failed=failed, finite=finite)
 
@@ -350,14 +348,3 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self.letter}: {self.name!r}, group={self.group!r})"
-
-
-# Outside a trace, a pattern's criteria run as one compiled program each (the pattern is static:
-# patterns compare by identity), not as dozens of operations dispatched and compiled one by one.
-_loss = jax.jit(Pattern.loss, static_argnums=0)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _judged(pattern: Pattern, features: F.Features, finite) -> tuple[jax.Array, jax.Array]:
-    """``(misses, loss)`` of one candidate's features (:meth:`Pattern.misses`, :meth:`Pattern.loss`)."""
-    return pattern.misses(features), pattern.loss(features, finite)
