@@ -44,6 +44,9 @@ def test_assessment_benchmark_runs_the_command_twice_and_writes_its_figures(tmp_
     for row in runs:
         assert row["evaluations"] == 32 and row["evaluations_per_s"] > 0 and row["assessed"] == 1
         assert row["outside_search_s"] >= 0 and row["process_wall_s"] >= row["search_s"]
+    # the loss path is measured before and after the runs; the faster session is the baseline
+    path = result["loss_path"]
+    assert len(path["sessions_best"]) == 2 and path["best"] == max(path["sessions_best"])
 
 
 def test_feature_kernel_parts_are_slices_of_the_feature_carry(tmp_path):
