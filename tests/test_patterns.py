@@ -453,6 +453,10 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
         np.testing.assert_array_equal((from_traces == 0)[robust], (loss32 == 0)[robust])
         if lagged is not None:
             np.testing.assert_array_equal((lagged[i] == 0)[robust], (loss32 == 0)[robust])
+        if model_name == "izhikevich2004" and i == 0:  # Pattern.evaluate (its own length, eager criteria)
+            alone = np.asarray(p.evaluate(m, cand, gain))
+            np.testing.assert_array_equal(alone == 0, loss32 == 0)  # the same verdicts
+            np.testing.assert_allclose(alone, loss32, rtol=1e-6)  # and losses, to float32 rounding
         agree += int(robust.sum())
         total += n
         passes += int((loss32 == 0).sum())

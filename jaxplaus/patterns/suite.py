@@ -44,7 +44,8 @@ def suite_loss(
     """``loss(params, task) -> [...]``: the graded loss of candidates on pattern ``patterns[task]``.
 
     ``params`` holds every model parameter plus ``"gain"`` (arrays broadcasting over a batch);
-    ``task`` is an int32 scalar (traced or not). Equal to ``patterns[task].evaluate(...)``.
+    ``task`` is an int32 scalar (traced or not). The verdicts of ``patterns[task].evaluate(...)``,
+    its losses to float32 rounding (there the criteria run eagerly, here compiled with the run).
     Pure and traceable: a search vmaps it over tasks and jit-compiles it once for all patterns.
     ``lag``: the feature reducer one sample behind the step (see :meth:`Pattern.features`).
     ``control=False``: no control run (half the simulation); the control criterion then holds
