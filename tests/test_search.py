@@ -534,7 +534,26 @@ def test_a_zero_the_judge_rejects_is_no_zero_and_the_task_searches_on():
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
 
 
-# ----------------------------------------------------------------------------- lane groups
+@pytest.mark.parametrize("setting", [True, False])
+def test_the_judge_and_the_chunk_callback_run_under_the_callers_prng_setting(setting):
+    """The search traces under its own PRNG setting (``jax_threefry_partitionable`` off), which
+    is part of every program's cache key; the caller's judge and ``on_chunk`` run under the
+    caller's, so the programs they compile are the ones the caller uses afterwards (an
+    assessment's validation), not copies compiled for the search's setting."""
+    seen = []
+
+    def judge(params, todo):
+        seen.append(("judge", bool(jax.config.jax_threefry_partitionable)))
+        return todo.copy(), np.zeros(todo.shape)
+
+    def on_chunk(state, done):
+        seen.append(("chunk", bool(jax.config.jax_threefry_partitionable)))
+
+    with jax.threefry_partitionable(setting):
+        S.run_search(hostile, SPACE, "cma_es", population_size=16, generations=60, restarts=2, n_tasks=2, seed=0,
+                     chunk=20, accept=judge, on_chunk=on_chunk)
+    assert {kind for kind, _ in seen} == {"judge", "chunk"}
+    assert all(value == setting for _, value in seen), seen
 
 
 @pytest.mark.parametrize("restarts, pop, group", [(8, 16, 4), (8, 64, 1), (6, 8, 2), (3, 4, 1), (16, 4, 16)])

@@ -58,6 +58,26 @@ def _rng():
     return manager(False) if manager is not None else contextlib.nullcontext()
 
 
+def _as_caller(fn: Callable | None) -> Callable | None:
+    """``fn`` (a caller's judge or callback) run under the PRNG setting in force where this is
+    called, not the search's own (:func:`_rng`).
+
+    The setting is part of every compiled program's cache key: a judge that ran under the
+    search's setting would compile its programs for that setting, and the caller's next use of
+    them (an assessment's validation of the winners) would compile them all again.
+    """
+    manager = getattr(jax, "threefry_partitionable", None)
+    if fn is None or manager is None:
+        return fn
+    setting = bool(jax.config.jax_threefry_partitionable)
+
+    def call(*args, **kwargs):
+        with manager(setting):
+            return fn(*args, **kwargs)
+
+    return call
+
+
 # ============================================================================ the compiled loop
 
 
@@ -335,6 +355,7 @@ def run_search(
     chunk = positive_int("chunk", chunk, allow_none=True) or config.generations
     placement = devices if isinstance(devices, Placement) else _placement(devices)
     rebatch_every, seed = positive_int("rebatch_every", rebatch_every), check_seed(seed)
+    on_chunk, accept = _as_caller(on_chunk), _as_caller(accept)
     with precision(config.dtype), _rng():
         check_objective(objective)
         if confirm_objective is not None:
