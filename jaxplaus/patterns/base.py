@@ -128,6 +128,13 @@ class Verdict(NamedTuple):
     controlled: bool = True
 
 
+def _loss_of(misses, finite):
+    """``[...]`` the loss of ``misses [..., n_criteria]``: their sum, :data:`NONFINITE_LOSS` where
+    ``finite`` is False or the sum is not finite."""
+    total = jnp.sum(misses, axis=-1)
+    return jnp.where(finite & jnp.isfinite(total), total, NONFINITE_LOSS)
+
+
 def _check_gain(gain) -> None:
     """A concrete input gain must be positive and finite (a traced one is the caller's business)."""
     if isinstance(gain, jax.core.Tracer):
@@ -228,8 +235,7 @@ class Pattern:
     def loss(self, features: F.Features, finite) -> jax.Array:
         """``[...]`` graded loss: the sum of the misses, 0 exactly when every criterion holds;
         :data:`NONFINITE_LOSS` where the dynamics blew up. Jit-able and vmappable."""
-        total = jnp.sum(self.misses(features), axis=-1)
-        return jnp.where(finite & jnp.isfinite(total), total, NONFINITE_LOSS)
+        return _loss_of(self.misses(features), finite)
 
     def control_length(self, warmup: int = DEFAULT_WARMUP) -> int:
         """Samples of the control run: the warm-up, then CONTROL_SPAN times the protocol."""
@@ -288,11 +294,12 @@ class Pattern:
         """The strict verdict on ONE candidate's features."""
         values = features.flat()
         finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in values.values())
-        misses = np.asarray(self.misses(features)) if finite else np.ones(len(self.all_criteria))
+        computed = self.misses(features)  # once: the failed criteria and the loss both read it
+        misses = np.asarray(computed) if finite else np.ones(len(self.all_criteria))
         failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
         if not finite:
             failed = ("the dynamics blew up (NaN or inf)",) + failed
-        loss = float(self.loss(features, jnp.asarray(finite)))
+        loss = float(_loss_of(computed, jnp.asarray(finite)))
         values = {k: np.asarray(a).tolist() for k, a in values.items()}
         return Verdict(passed=finite and not failed, loss=loss, features=values, failed=failed, finite=finite)
 
