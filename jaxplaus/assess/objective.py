@@ -31,6 +31,22 @@ class SuiteLoss:
     def __call__(self, params, task):
         return suite_loss(self.model, self.patterns, self.warmup, lag=self.lag, control=self.control)(params, task)
 
+    def program_key(self) -> str | None:
+        """Its part of a stored program's key (:mod:`jaxplaus.search.stored`): the model, the
+        patterns and the options by name; None unless the model and every pattern are the
+        registered ones (the code of any other is unknown)."""
+        from jaxplaus import models, patterns
+
+        try:
+            model = models.get(self.model)
+            registered = models.get(model.name) is model and all(patterns.get(p.name) is p for p in self.patterns)
+        except (KeyError, ValueError):
+            return None
+        if not registered:
+            return None
+        names = ",".join(p.name for p in self.patterns)
+        return f"SuiteLoss({model.name}; {names}; warmup={self.warmup}; lag={self.lag}; control={self.control})"
+
     def samples_per_candidate(self) -> int:
         """Neuron-steps one candidate costs: the protocol run, padded to the warm-up plus the
         longest protocol of the set (and the control run, padded to the longest control run)."""
@@ -57,6 +73,11 @@ class JitteredLoss:
             d = v * (self.jitter * signs[k]) if k in signs else None
             stacked[k] = jnp.concatenate([v, v + d, v - d] if d is not None else [v, v, v])
         return jnp.max(self.loss(stacked, task).reshape(3, pop), axis=0)
+
+    def program_key(self) -> str | None:
+        """Its part of a stored program's key (see :meth:`SuiteLoss.program_key`)."""
+        key = self.loss.program_key()
+        return None if key is None else f"JitteredLoss({key}; {self.space!r}; jitter={self.jitter!r})"
 
     def samples_per_candidate(self) -> int:
         """Neuron-steps one candidate costs: three copies of :meth:`SuiteLoss.samples_per_candidate`."""

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Protocol
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -27,6 +28,7 @@ from jaxplaus._precision import precision
 from jaxplaus.assess.objective import SuiteLoss, batched_loss
 from jaxplaus.assess.plan import VALIDATION_DTYPE, Plan
 from jaxplaus.assess.strict import strict_verdicts
+from jaxplaus.search import stored
 
 
 class Validator(Protocol):
@@ -190,8 +192,9 @@ def robustness(p: Plan, params: list[Mapping[str, float]], passed: list[bool]) -
     stacked = {k: np.stack([c[k] for c in copies]) for k in p.space.order}  # [P, n + 1]
     loss_fn = SuiteLoss(p.model, p.patterns, p.settings.warmup, p.settings.lagged_features)
     with precision(VALIDATION_DTYPE) as dt:
-        tasks = jnp.arange(len(p.patterns), dtype=jnp.int32)
-        loss = np.asarray(batched_loss(loss_fn, {k: jnp.asarray(v, dt) for k, v in stacked.items()}, tasks), np.float64)
+        args = ({k: jnp.asarray(v, dt) for k, v in stacked.items()}, jnp.arange(len(p.patterns), dtype=jnp.int32))
+        loss = stored.call(batched_loss, (loss_fn,), stored.static_key(loss_fn), args, out_tree=jax.tree.structure(0))
+        loss = np.asarray(loss, np.float64)
     ok = loss <= 0
     for pat, base_ok, ok0 in zip(p.patterns, passed, ok[:, 0]):
         if bool(base_ok) != bool(ok0):

@@ -87,6 +87,15 @@ class SearchConfig:
     def np_dtype(self) -> np.dtype:
         return np.dtype(self.dtype)
 
+    def program_key(self) -> str | None:
+        """Its part of a stored program's key (:mod:`jaxplaus.search.stored`): every field, as
+        data; None for a strategy that is not a registered one (its code is then unknown)."""
+        try:
+            registered = get_strategy(self.strategy.name) is self.strategy
+        except ValueError:
+            registered = False
+        return repr(self) if registered else None
+
     @property
     def lanes_per_task(self) -> int:
         """The lanes each task holds in the state: ``restarts x lane_pool``."""

@@ -44,6 +44,11 @@ class Placement:
         """The number of devices."""
         return int(self.mesh.devices.size)
 
+    def program_key(self) -> str | None:
+        """Its part of a stored program's key (:mod:`jaxplaus.search.stored`): one device's kind;
+        None for several devices (such a program is traced in every run)."""
+        return f"device={self.mesh.devices.flat[0].device_kind}" if self.size == 1 else None
+
     @property
     def lanes(self) -> NamedSharding:
         """Leading (lane) axis split over the devices."""

@@ -23,7 +23,7 @@ from jax import lax
 
 from jaxplaus._precision import canonical_dtype, precision
 from jaxplaus.search import state as _state
-from jaxplaus.search import strategies
+from jaxplaus.search import stored, strategies
 from jaxplaus.search.config import (
     SearchConfig,
     check_objective,
@@ -182,6 +182,11 @@ def _donor_pool(state: SearchState) -> np.ndarray:
     return np.asarray(lanes.best_z)[np.arange(n_tasks), first_zero]
 
 
+def _carry_tree(state: SearchState):
+    """The structure of what :func:`advance` returns for ``state``."""
+    return jax.tree.structure(Carry(state.lanes, state.history, state.key, state.generation))
+
+
 def _flat(x: jax.Array) -> jax.Array:
     """``[T, R, ...]`` as ``[T x R, ...]``."""
     return x.reshape((-1,) + x.shape[2:])
@@ -206,7 +211,10 @@ def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n
     gather, scatter, batch = batch_of(config, np.asarray(state.batch), placement.size)
     gather, scatter, batch, n_dev, pool_z = placement.put((gather, scatter, batch, np.asarray(n, np.int32),
                                                            _donor_pool(state)))
-    carry = placement.gathered(advance(config, objectives, placement, state, gather, batch, n_dev, pool_z))
+    carry = placement.gathered(stored.call(
+        advance, (config, objectives, placement), stored.static_key(config, *objectives, placement),
+        (state, gather, batch, n_dev, pool_z), out_tree=_carry_tree(state),
+    ))
     return written_back(state, carry, scatter, n_dev)
 
 
