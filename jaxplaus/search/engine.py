@@ -366,8 +366,7 @@ def run_search(
     on_chunk, accept = _as_caller(on_chunk), _as_caller(accept)
     with precision(config.dtype), _rng():
         check_objective(objective)
-        if confirm_objective is not None:
-            check_objective(confirm_objective)
+        check_objective(confirm_objective)  # None (no confirming objective) passes
         state = _start_state(config, seed, initial_state)
         state = _run(config, (objective, confirm_objective), state, chunk, on_chunk, rebatch_every, accept,
                      placement)
