@@ -138,9 +138,16 @@ def test_only_registered_code_has_a_program_key():
     assert "tonic_spiking,phasic_spiking" in loss.program_key()
     assert loss.program_key() != SuiteLoss(model, pats, 500, lag=True, control=False).program_key()
     assert JitteredLoss(loss, space, 1e-4).program_key() != JitteredLoss(loss, space, 2e-4).program_key()
-    # a model or a pattern that is not the registered one: its code is unknown, no key
+    # a model jaxplaus does not ship (even registered under a shipped name) or a pattern that
+    # is not the registered one: its code is unknown, no key
     other = dataclasses.replace(model)
     assert SuiteLoss(other, pats, 500).program_key() is None
+    try:
+        models.register(other, overwrite=True)
+        assert models.get("izhikevich2004") is other and SuiteLoss(other, pats, 500).program_key() is None
+    finally:
+        models.register(model, overwrite=True)
+    assert models.get("izhikevich2004") is model
     assert SuiteLoss(model, (dataclasses.replace(pats[0]),), 500).program_key() is None
     assert JitteredLoss(SuiteLoss(other, pats, 500), space, 1e-4).program_key() is None
     config = search_config(space, "cma_es", 8, 4, 2, 2, "uniform", "float32")

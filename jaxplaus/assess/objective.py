@@ -33,16 +33,16 @@ class SuiteLoss:
 
     def program_key(self) -> str | None:
         """Its part of a stored program's key (:mod:`jaxplaus.search.stored`): the model, the
-        patterns and the options by name; None unless the model and every pattern are the
-        registered ones (the code of any other is unknown)."""
+        patterns and the options by name; None unless the model is one jaxplaus ships and every
+        pattern the registered one (the code of any other is unknown)."""
         from jaxplaus import models, patterns
 
         try:
             model = models.get(self.model)
-            registered = models.get(model.name) is model and all(patterns.get(p.name) is p for p in self.patterns)
-        except (KeyError, ValueError):
+            known = any(model is m for m in models.SHIPPED) and all(patterns.get(p.name) is p for p in self.patterns)
+        except ValueError:
             return None
-        if not registered:
+        if not known:
             return None
         names = ",".join(p.name for p in self.patterns)
         return f"SuiteLoss({model.name}; {names}; warmup={self.warmup}; lag={self.lag}; control={self.control})"

@@ -40,7 +40,10 @@ def get(name: str | Model) -> Model:
         raise ValueError(f"Unknown model {name!r}; known models: {', '.join(_REGISTRY)}") from None
 
 
-for _model in (lif, adex, izhikevich, izhikevich2004, izhikevich2004_accommodation, n2d2):
+SHIPPED: tuple[Model, ...] = (lif, adex, izhikevich, izhikevich2004, izhikevich2004_accommodation, n2d2)
+"""The models jaxplaus ships (their code is jaxplaus's own; ``register`` may add others)."""
+
+for _model in SHIPPED:
     register(_model)
 
-__all__ = ["GAIN", "Model", "Parameter", "Physiology", "get", "names", "register", "with_input_gain"]
+__all__ = ["GAIN", "SHIPPED", "Model", "Parameter", "Physiology", "get", "names", "register", "with_input_gain"]

@@ -10,9 +10,10 @@ the one that was traced: results are those of the traced loop, bit for bit.
 
 The key is a hash of everything that decides the traced program: the static arguments' own
 keys (:func:`static_key`: each object's ``program_key()``, None where its behaviour is code
-outside jaxplaus, such as an objective written by a user or a model not registered), the
+outside jaxplaus, such as an objective written by a user or a model it does not ship), the
 arguments' structure, shapes, dtypes and shardings, the source of every jaxplaus module, the
-versions of Python, jax, jaxlib, evosax and numpy, and the JAX settings a trace reads. Where a
+versions of Python and of the packages whose code a trace runs (jax, jaxlib, evosax, flax,
+optax, numpy, ml_dtypes), and the JAX settings a trace reads. Where a
 static argument has no key, several devices or processes share the run, serialization is not
 available or the directory cannot be written, the loop is traced as before. A stored program
 that cannot be read is traced again and replaced.
@@ -36,7 +37,7 @@ from jaxplaus.files import write_atomic
 
 FOLDER = "jaxplaus-programs"
 SUFFIX = ".jaxexport"
-_PACKAGES = ("jax", "jaxlib", "evosax", "numpy")
+_PACKAGES = ("jax", "jaxlib", "evosax", "flax", "optax", "numpy", "ml_dtypes")  # whose code a trace runs
 # the JAX settings a trace reads (64-bit types, random bits, promotion and precision rules)
 _SETTINGS = ("jax_enable_x64", "jax_threefry_partitionable", "jax_default_prng_impl", "jax_numpy_dtype_promotion",
              "jax_numpy_rank_promotion", "jax_default_matmul_precision")
@@ -62,7 +63,11 @@ def _code_fingerprint() -> str:
     """The source of every jaxplaus module and the versions of what a trace runs."""
     h = hashlib.sha256(platform.python_version().encode())
     for name in _PACKAGES:
-        h.update(f"{name}={importlib.metadata.version(name)}".encode())
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        h.update(f"{name}={version}".encode())
     root = Path(__file__).resolve().parents[1]
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
