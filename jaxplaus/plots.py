@@ -53,7 +53,7 @@ INPUT_LABEL = "input (x gain)"
 TIME_LABEL = "time (ms)"
 SIM_DTYPE = "float64"
 
-_TRACES: dict = {}  # (results.json path, mtime, pattern) -> (times, v, spikes, stimulus, finite)
+_TRACES: dict = {}  # (results.json path, mtime) -> {pattern: (times, v, spikes, stimulus, finite)}
 
 
 # ============================================================================ reading
@@ -84,32 +84,47 @@ def verdict_color(p: dict) -> str:
 
 
 def pattern_trace(run_dir, name: str, res: dict | None = None):
-    """Re-simulate pattern ``name``'s stored best parameters (float64, the run's warm-up).
+    """Pattern ``name``'s stored best parameters, simulated again (float64, the run's warm-up).
 
     Returns ``(times_ms [T], v [T], spikes [T] bool, stimulus [T] unit gain, finite)``, the
-    warm-up samples dropped. Cached per run directory and pattern.
+    warm-up samples dropped. Every pattern of the run is simulated in one batched call (the
+    float64 validator's own: :func:`_run_traces`), once per run directory and process.
     """
+    return _run_traces(run_dir, res)[name]
+
+
+def _run_traces(run_dir, res: dict | None = None) -> dict:
+    """``name -> pattern_trace(...)`` for every pattern of the run: the protocols padded to the
+    longest and simulated as one batch (as :func:`~jaxplaus.assess.strict.strict_verdicts`
+    simulates them, so a figure shows the traces the validator judged). Cached per run
+    directory (its ``results.json`` path and modification time)."""
     path = _results_path(run_dir)
-    key = (str(path.resolve()), os.path.getmtime(path), name)
+    key = (str(path.resolve()), os.path.getmtime(path))
     if key in _TRACES:
         return _TRACES[key]
     res = read(run_dir) if res is None else res
     from jaxplaus import models, patterns
+    from jaxplaus.patterns.suite import stacked_inputs
     from jaxplaus.simulate import simulate
 
-    p = next(q for q in res["patterns"] if q["name"] == name)
-    pattern = patterns.get(name)
-    model = models.get(res["model"])
-    params = dict(p["params"])
-    gain = float(params.pop("gain", 1.0))
     warmup = _warmup(res)
-    gained = models.with_input_gain(model)
-    trace = simulate(gained, dict(params, gain=gain), pattern.run_stimulus(warmup), dtype=SIM_DTYPE)
-    v = np.asarray(trace.v, dtype=float)[warmup:]
-    spikes = np.asarray(trace.spikes, dtype=bool)[warmup:]
-    out = (pattern.times(), v, spikes, np.asarray(pattern.stimulus(1.0), dtype=float), bool(trace.finite))
-    _TRACES[key] = out
-    return out
+    pats = [patterns.get(p["name"]) for p in res["patterns"]]
+    names = list(res["patterns"][0]["params"]) if pats else []
+    points = {k: np.array([float(p["params"][k]) for p in res["patterns"]]) for k in names}
+    points.setdefault("gain", np.ones(len(pats)))
+    stimuli, _, specs, _ = stacked_inputs(pats, warmup) if pats else (None, None, None, None)
+    traces = {}
+    if pats:
+        until = np.asarray(specs.warmup + specs.n_samples)
+        trace = simulate(models.with_input_gain(models.get(res["model"])), points, stimulus=stimuli, dtype=SIM_DTYPE,
+                         finite_until=until)
+        v, spikes, finite = np.asarray(trace.v, float), np.asarray(trace.spikes, bool), np.asarray(trace.finite)
+        for t, pattern in enumerate(pats):
+            own = slice(warmup, warmup + pattern.n_samples)
+            traces[pattern.name] = (pattern.times(), v[t, own], spikes[t, own],
+                                    np.asarray(pattern.stimulus(1.0), dtype=float), bool(finite[t]))
+    _TRACES[key] = traces
+    return traces
 
 
 def _group_patterns(res: dict, group: str) -> list[dict]:
