@@ -176,3 +176,13 @@ def test_a_search_run_from_its_stored_program_equals_the_traced_search(folder):
     for name in ("best_loss", "best_z", "lane_best_loss", "evaluations", "restarts_done"):
         np.testing.assert_array_equal(getattr(written, name), getattr(traced, name), err_msg=name)
         np.testing.assert_array_equal(getattr(read, name), getattr(traced, name), err_msg=name)
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_function_as_usual(folder, monkeypatch):
+    folder, counts = folder
+    (folder / "blocked").write_text("a file where the folder of programs would be")
+    monkeypatch.setattr(stored, "_directory", lambda: folder / "blocked")
+    s = Scale(7.0)
+    _same(_call(s, _args()), scaled.__wrapped__(s, *_args()))
+    _same(_call(s, _args()), scaled.__wrapped__(s, *_args()))
+    assert counts == {"written": 1, "read": 0}  # tried once in the process, then traced as usual

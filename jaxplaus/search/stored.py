@@ -5,7 +5,8 @@ so every process traces and lowers the search's generation loop (:func:`jaxplaus
 again before that cache can answer: seconds of a warm assessment. Where that cache is on, the
 loop is also exported (:mod:`jax.export`: serialized StableHLO, plain data that loading never
 runs as Python) into ``<compilation cache dir>/jaxplaus-programs/``; a later process with the
-same key loads it and only compiles it, which the compilation cache answers. The program run is
+same key reads it, and lowers and compiles it without tracing (the compilation cache answers the
+compilation). The program run is
 the one that was traced: results are those of the traced loop, bit for bit.
 
 The key is a hash of everything that decides the traced program: the static arguments' own
@@ -108,9 +109,11 @@ def program_path(static: str, args: Sequence[Any]) -> Path | None:
 def _read(path: Path) -> Callable | None:
     """The stored program at ``path`` (None: missing, or unreadable and to be replaced)."""
     try:
-        exported = jax.export.deserialize(bytearray(path.read_bytes()))
-    except FileNotFoundError:
+        data = path.read_bytes()
+    except OSError:  # none stored yet (or no folder to store in)
         return None
+    try:
+        exported = jax.export.deserialize(bytearray(data))
     except Exception as err:  # noqa: BLE001 - any damage: traced again and replaced
         warnings.warn(f"the stored program {str(path)!r} cannot be read ({type(err).__name__}: {err}); "
                       "tracing it again", stacklevel=4)
@@ -127,9 +130,16 @@ def _write(fn: Callable, static: tuple, tree, specs: tuple, path: Path) -> Calla
 
     try:
         data = jax.export.export(jax.jit(flat))(*specs).serialize()
+    except ImportError:  # no flatbuffers: jax.export cannot serialize
+        return None
+    except Exception as err:  # noqa: BLE001 - a program jax.export cannot export is traced in every run
+        warnings.warn(f"the program cannot be stored ({type(err).__name__}: {err}); it is traced in every run",
+                      stacklevel=4)
+        return None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, bytes(data))
-    except (ImportError, OSError):
+    except OSError:  # a read-only or full cache folder: traced in every run, as without a store
         return None
     return _read(path)
 
@@ -141,17 +151,17 @@ def _program(fn: Callable, static: tuple, path: Path, tree, specs: tuple) -> Cal
     return _read(path) or _write(fn, static, tree, specs, path)
 
 
-def call(fn: Callable, static: tuple, static_key_: str | None, args: tuple, out_tree) -> Any:
+def call(fn: Callable, static: tuple, key: str | None, args: tuple, out_tree) -> Any:
     """``fn(*static, *args)``, run from its stored program where there is one (see the module
     docstring), else traced as usual (and stored for the next run where it can be).
 
     Args:
         fn: a jitted function whose first ``len(static)`` arguments are static.
-        static: those arguments; static_key_: their key (:func:`static_key`), None: never stored.
+        static: those arguments; key: their key (:func:`static_key`), None: never stored.
         args: the array arguments (a pytree of arrays).
         out_tree: the structure of ``fn``'s output (a stored program returns its leaves).
     """
-    path = None if static_key_ is None else program_path(static_key_, args)
+    path = None if key is None else program_path(key, args)
     if path is None:
         return fn(*static, *args)
     leaves, tree = jax.tree.flatten(tuple(args))
