@@ -1,9 +1,10 @@
 """Figures of a finished run directory (matplotlib, Agg backend).
 
 Every function reads a run directory (its ``results.json``); none reruns the search. The voltage
-and ISI figures re-simulate each pattern's stored best parameters once (float64, with the run's
-warm-up) to get the traces; those traces are cached in this process, so building several
-figures of the same run simulates each pattern once.
+and ISI figures show each pattern's stored best parameters simulated again (:mod:`jaxplaus.replay`:
+float64, the run's warm-up, all patterns in one batched call, once per run and process). The
+grids of panels have fixed margins (no layout engine: measuring every label at each draw was
+half of their rendering time).
 
     group_figure(run_dir, group)   voltage + input of each pattern of an input group
     isi_figure(run_dir, group)     inter-spike intervals against spike time
@@ -30,6 +31,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from jaxplaus import replay  # noqa: E402
 from jaxplaus import results as _results  # noqa: E402
 from jaxplaus.assess.plausibility import (  # noqa: E402
     EXPRESSIVE,
@@ -38,7 +40,6 @@ from jaxplaus.assess.plausibility import (  # noqa: E402
     counts_as_plausible,
     row_kind,
 )
-from jaxplaus.patterns.base import DEFAULT_WARMUP  # noqa: E402
 from jaxplaus.patterns.protocol import GROUPS  # noqa: E402
 
 PASS_COLOR = "#1a9641"  # green
@@ -51,9 +52,6 @@ SPIKE_COLOR = "#e66101"
 VOLTAGE_LABEL = "v (model units)"
 INPUT_LABEL = "input (x gain)"
 TIME_LABEL = "time (ms)"
-SIM_DTYPE = "float64"
-
-_TRACES: dict = {}  # (results.json path, mtime) -> {pattern: (times, v, spikes, stimulus, finite)}
 
 
 # ============================================================================ reading
@@ -69,11 +67,6 @@ def read(run_dir) -> dict:
     return _results.read_results(_results_path(run_dir))
 
 
-def _warmup(res: dict) -> int:
-    w = res.get("settings", {}).get("warmup")
-    return DEFAULT_WARMUP if w is None else int(w)
-
-
 def verdict_title(p: dict) -> str:
     """``"<letter> <name>: passed"`` or ``"<letter> <name>: FAILED (best found)"``."""
     return f"{p['letter']} {p['name']}: " + ("passed" if p["passed"] else "FAILED (best found)")
@@ -87,44 +80,10 @@ def pattern_trace(run_dir, name: str, res: dict | None = None):
     """Pattern ``name``'s stored best parameters, simulated again (float64, the run's warm-up).
 
     Returns ``(times_ms [T], v [T], spikes [T] bool, stimulus [T] unit gain, finite)``, the
-    warm-up samples dropped. Every pattern of the run is simulated in one batched call (the
-    float64 validator's own: :func:`_run_traces`), once per run directory and process.
+    warm-up samples dropped. Every pattern of the run is simulated in one batched call, the
+    float64 validator's own (:func:`jaxplaus.replay.run_traces`), once per run and process.
     """
-    return _run_traces(run_dir, res)[name]
-
-
-def _run_traces(run_dir, res: dict | None = None) -> dict:
-    """``name -> pattern_trace(...)`` for every pattern of the run: the protocols padded to the
-    longest and simulated as one batch (as :func:`~jaxplaus.assess.strict.strict_verdicts`
-    simulates them, so a figure shows the traces the validator judged). Cached per run
-    directory (its ``results.json`` path and modification time)."""
-    path = _results_path(run_dir)
-    key = (str(path.resolve()), os.path.getmtime(path))
-    if key in _TRACES:
-        return _TRACES[key]
-    res = read(run_dir) if res is None else res
-    from jaxplaus import models, patterns
-    from jaxplaus.patterns.suite import stacked_inputs
-    from jaxplaus.simulate import simulate
-
-    warmup = _warmup(res)
-    pats = [patterns.get(p["name"]) for p in res["patterns"]]
-    names = list(res["patterns"][0]["params"]) if pats else []
-    points = {k: np.array([float(p["params"][k]) for p in res["patterns"]]) for k in names}
-    points.setdefault("gain", np.ones(len(pats)))
-    stimuli, _, specs, _ = stacked_inputs(pats, warmup) if pats else (None, None, None, None)
-    traces = {}
-    if pats:
-        until = np.asarray(specs.warmup + specs.n_samples)
-        trace = simulate(models.with_input_gain(models.get(res["model"])), points, stimulus=stimuli, dtype=SIM_DTYPE,
-                         finite_until=until)
-        v, spikes, finite = np.asarray(trace.v, float), np.asarray(trace.spikes, bool), np.asarray(trace.finite)
-        for t, pattern in enumerate(pats):
-            own = slice(warmup, warmup + pattern.n_samples)
-            traces[pattern.name] = (pattern.times(), v[t, own], spikes[t, own],
-                                    np.asarray(pattern.stimulus(1.0), dtype=float), bool(finite[t]))
-    _TRACES[key] = traces
-    return traces
+    return replay.run_traces(_results_path(run_dir), read(run_dir) if res is None else res)[name]
 
 
 def _group_patterns(res: dict, group: str) -> list[dict]:
@@ -138,17 +97,31 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _group_layout(run_dir, group: str, panel_inches: tuple[float, float], caption):
+def _group_layout(run_dir, group: str, panel_inches: tuple[float, float], caption, right: float = 0.2):
     """A run's patterns of ``group`` and a titled figure sized for a grid of their panels.
 
-    Returns ``(results, patterns, figure, (rows, cols))``; ``caption(patterns)`` ends the title.
+    Returns ``(results, patterns, figure, (rows, cols))``; ``caption(patterns)`` ends the title;
+    ``right``: the right margin (inches), room for a panel title longer than its panel.
     """
     res = read(run_dir)
     pats = _group_patterns(res, group)
     rows, cols = _grid(len(pats))
-    fig = Figure(figsize=(panel_inches[0] * cols, panel_inches[1] * rows), layout="constrained")
+    fig = Figure(figsize=(panel_inches[0] * cols, panel_inches[1] * rows))
     fig.suptitle(f"{res['model']}: {group} patterns{caption(pats)}")
+    _grid_margins(fig, rows, cols, right=right)
     return res, pats, fig, (rows, cols)
+
+
+def _grid_margins(fig: Figure, rows: int, cols: int, *, left=0.85, right=0.2, top=0.8, bottom=0.55, wgap=0.9,
+                  hgap=1.0) -> None:
+    """Fixed margins and gaps (inches) around a grid of panels, room for the title, each panel's
+    title, tick labels and axis labels. A layout engine measures every label at each draw: for
+    these grids that was half of a figure's rendering time, and the report draws eight of them."""
+    w, h = fig.get_size_inches()
+    panel_w = (w - left - right - wgap * (cols - 1)) / cols
+    panel_h = (h - top - bottom - hgap * (rows - 1)) / rows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        wspace=wgap / panel_w, hspace=hgap / panel_h)
 
 
 def _empty(fig: Figure, text: str) -> Figure:
@@ -200,7 +173,8 @@ def group_figure(run_dir, group: str) -> Figure:
 
 def isi_figure(run_dir, group: str) -> Figure:
     """Per pattern of ``group``: each inter-spike interval (ms) against the time of its second spike."""
-    res, pats, fig, (rows, cols) = _group_layout(run_dir, group, (4.6, 3.0), lambda ps: ", inter-spike intervals")
+    res, pats, fig, (rows, cols) = _group_layout(run_dir, group, (4.6, 3.0), lambda ps: ", inter-spike intervals",
+                                                 right=0.8)
     if not pats:
         return _empty(fig, f"no {group} pattern was assessed")
     for i, p in enumerate(pats):
