@@ -27,6 +27,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -97,26 +98,28 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
-def _group_layout(run_dir, group: str, panel_inches: tuple[float, float], caption, right: float = 0.2):
+def _group_layout(run_dir, group: str, panel_inches: tuple[float, float], caption):
     """A run's patterns of ``group`` and a titled figure sized for a grid of their panels.
 
-    Returns ``(results, patterns, figure, (rows, cols))``; ``caption(patterns)`` ends the title;
-    ``right``: the right margin (inches), room for a panel title longer than its panel.
+    Returns ``(results, patterns, figure, (rows, cols))``; ``caption(patterns)`` ends the title.
     """
     res = read(run_dir)
     pats = _group_patterns(res, group)
     rows, cols = _grid(len(pats))
     fig = Figure(figsize=(panel_inches[0] * cols, panel_inches[1] * rows))
     fig.suptitle(f"{res['model']}: {group} patterns{caption(pats)}")
-    _grid_margins(fig, rows, cols, right=right)
+    _grid_margins(fig, rows, cols)
     return res, pats, fig, (rows, cols)
 
 
-def _grid_margins(fig: Figure, rows: int, cols: int, *, left=0.85, right=0.2, top=0.8, bottom=0.55, wgap=0.9,
-                  hgap=1.0) -> None:
+PANEL_RIGHT = 0.2  # inches right of the last column (more where a panel title needs it)
+
+
+def _grid_margins(fig: Figure, rows: int, cols: int, right: float = PANEL_RIGHT) -> None:
     """Fixed margins and gaps (inches) around a grid of panels, room for the title, each panel's
     title, tick labels and axis labels. A layout engine measures every label at each draw: for
     these grids that was half of a figure's rendering time, and the report draws eight of them."""
+    left, top, bottom, wgap, hgap = 0.85, 0.8, 0.55, 0.9, 1.0
     w, h = fig.get_size_inches()
     panel_w = (w - left - right - wgap * (cols - 1)) / cols
     panel_h = (h - top - bottom - hgap * (rows - 1)) / rows
@@ -124,13 +127,26 @@ def _grid_margins(fig: Figure, rows: int, cols: int, *, left=0.85, right=0.2, to
                         wspace=wgap / panel_w, hspace=hgap / panel_h)
 
 
+def _fit_titles(fig: Figure, titles: list, rows: int, cols: int) -> Figure:
+    """``fig`` widened (its panels as they are) where one of the panel ``titles`` (Text artists)
+    runs past its right edge: a long "FAILED (best found)" title over a narrow last column."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    over = (max((t.get_window_extent(renderer).x1 for t in titles), default=0.0) - fig.bbox.width) / fig.dpi
+    if over > 0:
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(w + over + 0.1, h)
+        _grid_margins(fig, rows, cols, right=PANEL_RIGHT + over + 0.1)
+    return fig
+
+
 def _empty(fig: Figure, text: str) -> Figure:
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=12)
     return fig
 
 
-def _style_title(ax, p: dict) -> None:
-    ax.set_title(verdict_title(p), color=verdict_color(p), fontsize=10, fontweight="bold", loc="left")
+def _style_title(ax, p: dict):
+    """The panel's verdict title (the Text artist)."""
+    return ax.set_title(verdict_title(p), color=verdict_color(p), fontsize=10, fontweight="bold", loc="left")
 
 
 # ============================================================================ figures
@@ -144,6 +160,7 @@ def group_figure(run_dir, group: str) -> Figure:
     if not pats:
         return _empty(fig, f"no {group} pattern was assessed")
     outer = fig.add_gridspec(rows, cols)
+    titles = []
     for i, p in enumerate(pats):
         inner = outer[i // cols, i % cols].subgridspec(2, 1, height_ratios=(3, 1), hspace=0.05)
         ax = fig.add_subplot(inner[0])
@@ -156,7 +173,7 @@ def group_figure(run_dir, group: str) -> Figure:
         if spikes.any() and vf.size:
             top = vf.max() + 0.05 * max(np.ptp(vf), 1e-9)
             ax.plot(t[spikes], np.full(spikes.sum(), top), "|", color=SPIKE_COLOR, ms=6, mew=1.2, label="spike")
-        _style_title(ax, p)
+        titles.append(_style_title(ax, p))
         ax.set_ylabel(VOLTAGE_LABEL, fontsize=8)
         ax.tick_params(labelbottom=False, labelsize=7)
         note = f"{int(spikes.sum())} spike{'' if spikes.sum() == 1 else 's'}" + ("" if finite else ", NOT finite")
@@ -168,15 +185,15 @@ def group_figure(run_dir, group: str) -> Figure:
         axi.text(0.99, 0.9, f"gain {p['params'].get('gain', 1.0):.3g}", transform=axi.transAxes, ha="right",
                  va="top", fontsize=7, color="0.3")
         ax.set_xlim(t[0], t[-1])
-    return fig
+    return _fit_titles(fig, titles, rows, cols)
 
 
 def isi_figure(run_dir, group: str) -> Figure:
     """Per pattern of ``group``: each inter-spike interval (ms) against the time of its second spike."""
-    res, pats, fig, (rows, cols) = _group_layout(run_dir, group, (4.6, 3.0), lambda ps: ", inter-spike intervals",
-                                                 right=0.8)
+    res, pats, fig, (rows, cols) = _group_layout(run_dir, group, (4.6, 3.0), lambda ps: ", inter-spike intervals")
     if not pats:
         return _empty(fig, f"no {group} pattern was assessed")
+    titles = []
     for i, p in enumerate(pats):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.set_gid("isi")
@@ -189,11 +206,11 @@ def isi_figure(run_dir, group: str) -> Figure:
             ax.text(0.5, 0.5, f"{st.size} spike{'s' if st.size != 1 else ''}: no interval", transform=ax.transAxes,
                     ha="center", va="center", fontsize=9, color="0.4")
         ax.set_xlim(t[0], t[-1])
-        _style_title(ax, p)
+        titles.append(_style_title(ax, p))
         ax.set_xlabel(TIME_LABEL, fontsize=8)
         ax.set_ylabel("ISI (ms)", fontsize=8)
         ax.tick_params(labelsize=7)
-    return fig
+    return _fit_titles(fig, titles, rows, cols)
 
 
 def _labels(resses: Sequence[dict], dirs: Sequence) -> list[str]:

@@ -54,6 +54,29 @@ def test_isi_figure(run):
     assert len(axes[0].lines[0].get_xdata()) >= 2
 
 
+def test_every_panel_title_lies_inside_its_figure(run, tmp_path):
+    """The grids have fixed margins; a title longer than its column (one long failed pattern in
+    a one-column grid) widens the figure, leaving the panels as they are."""
+    import json
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    _, out = run
+    res = json.loads((out / "results.json").read_text())
+    res["patterns"] = [dict(res["patterns"][1], name="spike_frequency_adaptation", letter="F", passed=False)]
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    for run_dir in (out, tmp_path):
+        for make in (plots.group_figure, plots.isi_figure):
+            fig = make(run_dir, "DC")
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            titled = [ax for ax in fig.axes if ax.get_title(loc="left")]
+            assert titled
+            for ax in titled:
+                box = ax.get_tightbbox(renderer)
+                assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (make.__name__, ax.get_title(loc="left"))
+    assert fig.get_size_inches()[0] > 4.6  # widened for "F spike_frequency_adaptation: FAILED (best found)"
+
+
 def test_a_failed_pattern_is_titled_failed():
     p = {"letter": "C", "name": "tonic_bursting", "passed": False}
     assert plots.verdict_title(p) == "C tonic_bursting: FAILED (best found)"
