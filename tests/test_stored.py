@@ -57,8 +57,8 @@ def _same(a, b):
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    """Stored programs go to a fresh folder; every test starts as a new process would. The
-    programs written and read are counted in ``tmp_path.counts``."""
+    """``(folder, counts)``: stored programs go to a fresh folder, every test starts as a new
+    process would, and ``counts`` holds how many programs were written and read back."""
     counts = {"written": 0, "read": 0}
     write, read = stored._write, stored._read
 
