@@ -84,7 +84,7 @@ def pattern_trace(run_dir, name: str, res: dict | None = None):
     warm-up samples dropped. Every pattern of the run is simulated in one batched call, the
     float64 validator's own (:func:`jaxplaus.replay.run_traces`), once per run and process.
     """
-    return replay.run_traces(_results_path(run_dir), read(run_dir) if res is None else res)[name]
+    return replay.run_traces(_results_path(run_dir), res)[name]
 
 
 def _group_patterns(res: dict, group: str) -> list[dict]:

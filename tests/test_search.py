@@ -556,6 +556,9 @@ def test_the_judge_and_the_chunk_callback_run_under_the_callers_prng_setting(set
     assert all(value == setting for _, value in seen), seen
 
 
+# ----------------------------------------------------------------------------- lane groups
+
+
 @pytest.mark.parametrize("restarts, pop, group", [(8, 16, 4), (8, 64, 1), (6, 8, 2), (3, 4, 1), (16, 4, 16)])
 def test_lane_group_is_the_power_of_two_that_divides_restarts_up_to_64_candidates(restarts, pop, group):
     from jaxplaus.search.config import search_config

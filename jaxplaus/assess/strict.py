@@ -34,6 +34,16 @@ def _features(patterns: tuple, warmup: int, v, spikes, control_v, control_spikes
                                                                                specs)
 
 
+def protocol_traces(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int):
+    """``Trace [P, L]``: each pattern's point simulated in float64 on its protocol after ``warmup``
+    samples, the protocols padded to the longest (``finite`` covers each one's own samples): the
+    protocol runs :func:`strict_verdicts` judges (``params`` as there)."""
+    stimuli, _, specs, _ = stacked_inputs(tuple(patterns), warmup)
+    gained = _models.with_input_gain(_models.get(model))
+    points = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    return simulate(gained, points, stimulus=stimuli, dtype="float64", finite_until=specs.warmup + specs.n_samples)
+
+
 def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int,
                     tasks: Sequence[int] | None = None) -> list[Verdict]:
     """The strict float64 verdict of each pattern's point: ``patterns[t].check(model, params_t,
@@ -49,12 +59,11 @@ def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[flo
             the simulation).
     """
     patterns = tuple(patterns)
-    stimuli, controls, specs, ranges = stacked_inputs(patterns, warmup)
-    until = np.asarray(specs.warmup + specs.n_samples)  # each protocol's own samples: warm-up and protocol
+    _, controls, _, ranges = stacked_inputs(patterns, warmup)
     gained = _models.with_input_gain(_models.get(model))
     points = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    trace = protocol_traces(model, patterns, points, warmup)
     with precision("float64") as dt:
-        trace = simulate(gained, points, stimulus=stimuli, dtype=dt, finite_until=until)
         control = simulate(gained, points, stimulus=controls, dtype=dt, finite_until=ranges[:, 1])
         features = _features(patterns, int(warmup), trace.v, trace.spikes, control.v, control.spikes)
         features = jax.tree.map(np.asarray, features)
@@ -66,4 +75,4 @@ def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[flo
         ]
 
 
-__all__ = ["strict_verdicts"]
+__all__ = ["protocol_traces", "strict_verdicts"]

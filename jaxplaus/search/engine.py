@@ -197,7 +197,8 @@ def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n
     """Run ``n`` generations of the lanes in ``state.batch`` only; the others keep their state.
 
     The batch's lanes and history rows are gathered and advanced on the devices
-    (:func:`advance`, from its stored program where there is one: :mod:`jaxplaus.search.stored`), then copied to every device (one transfer a leaf,
+    (:func:`advance`, from its stored program where there is one: :mod:`jaxplaus.search.stored`),
+    then copied to every device (one transfer a leaf,
     :meth:`~jaxplaus.search.devices.Placement.gathered`) and put back (:func:`written_back`).
     With no lane in the batch (every task solved) nothing runs. ``state``: replicated on
     ``placement`` (see :meth:`~jaxplaus.search.devices.Placement.put`), as is the state returned.
