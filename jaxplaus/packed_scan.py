@@ -100,4 +100,53 @@ def run_chunked(body, carry, steps, xs, unroll: int):
     return carry
 
 
-__all__ = ["run_chunked"]
+def run_until(body, carry, start, stop, inputs, unroll: int = 1):
+    """``(k, carry)``: ``carry`` after ``body(carry, (k, inputs(k)))`` for ``start <= k < stop``,
+    and the sample the next loop starts from, ``k = max(start, stop)``.
+
+    The loop of :func:`run_chunked` for bounds known only when the program runs: int32 scalars,
+    traced, or batched under ``vmap`` (the loop then runs to the largest ``stop`` of the batch,
+    and each element's carry stays as it was past its own). ``inputs(k)`` gives sample ``k``'s
+    input (the loop indexes its inputs itself). ``unroll`` samples per loop iteration, a
+    chunk's samples at or past ``stop`` leaving the carry as it was. The leaves ``body``
+    returns unchanged (the very arrays it was given) stay out of the loop: XLA on CPU would
+    otherwise spend a loop on each of them, every sample.
+    """
+    leaves, treedef = jax.tree.flatten(carry)
+    start = jnp.asarray(start, jnp.int32)
+    moving = [i for i, same in enumerate(_returned_unchanged(body, carry, (start, inputs(start)))) if not same]
+    pack, unpack = _packer([leaves[i] for i in moving])
+
+    def whole(moved):
+        out = list(leaves)
+        for i, a in zip(moving, moved, strict=True):
+            out[i] = a
+        return jax.tree.unflatten(treedef, out)
+
+    def chunk(loop):
+        k, packed = loop
+        c = whole(unpack(packed))
+        for j in range(unroll):
+            new, _ = body(c, (k + j, inputs(k + j)))
+            c = new if unroll == 1 else jax.tree.map(lambda a, b, kj=k + j: jnp.where(kj < stop, a, b), new, c)
+        out = jax.tree.leaves(c)
+        return k + unroll, pack([out[i] for i in moving])
+
+    k, packed = jax.lax.while_loop(lambda loop: loop[0] < stop, chunk, (start, pack([leaves[i] for i in moving])))
+    return jnp.maximum(jnp.minimum(k, stop), start), whole(unpack(packed))
+
+
+def _returned_unchanged(body, carry, inp) -> list[bool]:
+    """For each leaf of ``carry``: whether ``body(carry, inp)`` returns it as it was given
+    (found by tracing ``body`` once, abstractly)."""
+    found = []
+
+    def probe(c):
+        new, _ = body(c, inp)
+        found.append([a is b for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(c), strict=True)])
+
+    jax.eval_shape(probe, carry)
+    return found[0]
+
+
+__all__ = ["run_chunked", "run_until"]

@@ -24,11 +24,12 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxplaus._precision import canonical_dtype, precision
 from jaxplaus.models.base import Model
 from jaxplaus.batching import prepare
-from jaxplaus.packed_scan import run_chunked
+from jaxplaus.packed_scan import run_chunked, run_until
 
 
 class Trace(NamedTuple):
@@ -58,6 +59,20 @@ class Sample(NamedTuple):
     context: Any = None  # the simulate_summary call's context, shared by all candidates
 
 
+class Phase(NamedTuple):
+    """Samples a :class:`Reducer` folds with an update of their own.
+
+    A phase runs from the sample where the previous one ended (the first sample, for the first
+    phase) to ``end(context) -> int32 scalar`` (exclusive; an end at or before its start makes
+    it empty), or, for the last phase, ``end=None``: to the run's last sample. ``update`` must
+    give, on every sample it folds, the carry ``Reducer.update`` would give; it may leave alone
+    the leaves those samples cannot change.
+    """
+
+    end: Callable[[Any], Any] | None
+    update: Callable[[Any, Sample], Any]
+
+
 class Reducer(NamedTuple):
     """A per-candidate summary computed inside the scan, without keeping traces.
 
@@ -66,11 +81,17 @@ class Reducer(NamedTuple):
     maps the final carry to the summary returned. All three are pure, written for ONE candidate
     (the engine vmaps them). Keep ``update`` elementwise and cheap: it runs every sample for
     every candidate. Reducers hash by identity: build one once and reuse it to reuse kernels.
+
+    ``phases`` (optional) split the samples into runs, each folded by its own update in its
+    own loop: a reducer whose samples change only part of its carry at a time (the pattern
+    features: the rest checks in the warm-up, then one window at a time) then runs far smaller
+    loops. The samples after the last phase (unless it runs to the end) are folded by ``update``.
     """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Sample], Any]
     finish: Callable[[Any], Any] = lambda carry: carry
+    phases: tuple[Phase, ...] = ()
 
 
 class Summary(NamedTuple):
@@ -84,13 +105,15 @@ class Summary(NamedTuple):
 # ----------------------------------------------------------------------------- the kernel
 
 
-def _scan(model: Model, params, stimulus, state0, axes, carry_fn, until=None):
+def _scan(model: Model, params, stimulus, state0, axes, until=None):
     """The one simulation kernel, traced inside jit.
 
     Runs ``model.step`` over the samples of ``stimulus`` for a flat batch of ``B`` candidates.
-    ``carry_fn(sample, extra) -> (extra, out)`` is what each sample adds to the scan carry and
-    outputs (traces or a reducer), vmapped over candidates like the step. ``until``: ``[B]``
-    int32 or None, the finiteness flag covers each candidate's first ``until`` samples only.
+    Returns ``(state, finite, stepper, (steps, xs))``: the initial state and finiteness flag,
+    and ``stepper(carry_fn)``, the loop body for ``carry_fn(sample, extra) -> (extra, out)``,
+    what each sample adds to the scan carry and outputs (traces or a reducer), vmapped over
+    candidates like the step. ``until``: ``[B]`` int32 or None, the finiteness flag covers each
+    candidate's first ``until`` samples only.
     """
     p_axes = dict(axes[0])
     stim_axis, s0_axis = axes[1], axes[2]
@@ -118,27 +141,31 @@ def _scan(model: Model, params, stimulus, state0, axes, carry_fn, until=None):
     steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
     step_all = jax.vmap(model.step, in_axes=(p_axes, 0, 0 if stim_axis == 0 else None))
 
-    def body(carry, inp):
-        state, finite, extra = carry
-        k, x = inp
-        state, v, spike = step_all(params, state, x)
-        spike = spike if spike.dtype == jnp.bool_ else spike != 0
-        ok = jnp.isfinite(v)
-        for leaf in jax.tree.leaves(state):
-            ok = ok & jnp.isfinite(leaf)
-        xb = jnp.broadcast_to(x, v.shape)
-        sample = Sample(jnp.broadcast_to(k, v.shape), xb, v, spike, state)
-        extra, out = carry_fn(sample, extra)
-        if until is not None:
-            ok = ok | (k >= until)
-        return (state, finite & ok, extra), out
+    def stepper(carry_fn):
+        def body(carry, inp):
+            state, finite, extra = carry
+            k, x = inp
+            state, v, spike = step_all(params, state, x)
+            spike = spike if spike.dtype == jnp.bool_ else spike != 0
+            ok = jnp.isfinite(v)
+            for leaf in jax.tree.leaves(state):
+                ok = ok & jnp.isfinite(leaf)
+            xb = jnp.broadcast_to(x, v.shape)
+            sample = Sample(jnp.broadcast_to(k, v.shape), xb, v, spike, state)
+            extra, out = carry_fn(sample, extra)
+            if until is not None:
+                ok = ok | (k >= until)
+            return (state, finite & ok, extra), out
+
+        return body
 
     finite0 = jnp.ones((batch,), jnp.bool_)
-    return state, finite0, body, (steps, xs)
+    return state, finite0, stepper, (steps, xs)
 
 
 def _trace_kernel(model, params, stimulus, state0, axes, until=None):
-    state, finite, body, xs = _scan(model, params, stimulus, state0, axes, lambda s, e: (e, (s.v, s.spike)), until)
+    state, finite, stepper, xs = _scan(model, params, stimulus, state0, axes, until)
+    body = stepper(lambda s, e: (e, (s.v, s.spike)))
     (state, finite, _), (v, spikes) = jax.lax.scan(body, (state, finite, ()), xs)
     return v.T, spikes.T, finite, state
 
@@ -154,36 +181,61 @@ def _trace_kernel(model, params, stimulus, state0, axes, until=None):
 _CPU_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 
-def _lagged_kernel(model, params, stimulus, state0, axes, reducer: Reducer, context):
+def _lagged_kernel(model, params, stimulus, state0, axes, reducer: Reducer, context, length):
     """The summary kernel with the reducer one sample behind the step (``lag=True``).
 
     Each loop iteration folds the previous sample into the reducer, its voltage and spike read
     from the carry, and then steps. XLA on CPU fuses the step into every carry leaf that reads
     its output, so a reducer with many leaves (the pattern features) would evaluate the step
     once per leaf, and once per row of a ``[K, B]`` leaf; read from the carry, it is evaluated
-    once per sample. The reducer sees the same samples, in order.
+    once per sample. The reducer sees the same samples, in order (its phases in loops of their
+    own, see :func:`_phased`).
     """
     sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
-    update = jax.vmap(reducer.update, in_axes=(0, sample_axes), out_axes=0)
-    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, _keep_output)
+    state, finite, stepper, (steps, xs) = _scan(model, params, stimulus, state0, axes)
+    body = stepper(_keep_output)
     extra = jax.vmap(lambda _: reducer.init(stimulus.dtype))(jnp.arange(finite.shape[0]))
 
-    def fold(extra, k, x, output, state):
+    def fold(update, extra, k, x, output, state):
+        update = jax.vmap(update, in_axes=(0, sample_axes))
         k = jnp.broadcast_to(k, output[0].shape)
         return update(extra, Sample(k, jnp.broadcast_to(x, k.shape), *output, state, context))
 
-    def lagged(carry, inp):
-        state, finite, extra, output = carry
-        k, (x, x_before) = inp  # this sample's index, its input and the previous sample's
-        extra = fold(extra, k - 1, x_before, output, state)
-        (state, finite, output), _ = body((state, finite, output), (k, x))
-        return (state, finite, extra, output), None
+    def lagged(update):
+        def one(carry, inp):
+            state, finite, extra, output = carry
+            k, (x, x_before) = inp  # this sample's index, its input and the previous sample's
+            extra = fold(update, extra, k - 1, x_before, output, state)
+            (state, finite, output), _ = body((state, finite, output), (k, x))
+            return (state, finite, extra, output), None
+
+        return one
 
     (state, finite, output), _ = body((state, finite, None), (steps[0], xs[0]))
+    carry = (state, finite, extra, output)
     inputs = jnp.stack([xs[1:], xs[:-1]], axis=1)  # each sample's input and the one before
-    state, finite, extra, output = run_chunked(lagged, (state, finite, extra, output), steps[1:], inputs, 1)
-    extra = fold(extra, steps[-1], xs[-1], output, state)
+    if length is None and not reducer.phases:
+        carry = run_chunked(lagged(reducer.update), carry, steps[1:], inputs, 1)
+        last = steps[-1]
+    else:
+        last = (steps[-1] if length is None else length - 1).astype(jnp.int32)
+        carry = _phased(lagged, reducer, context, carry, 1, last + 1, lambda k: inputs[k - 1], 1)
+    state, finite, extra, output = carry
+    extra = fold(reducer.update, extra, last, xs[last], output, state)  # whichever phase it is in
     return jax.vmap(reducer.finish)(extra), finite, state
+
+
+def _phased(looped, reducer: Reducer, context, carry, behind: int, stop, inputs, unroll: int):
+    """``carry`` after each of ``reducer``'s phases in a loop of its own (:func:`run_until`),
+    then ``reducer.update`` up to loop iteration ``stop`` (exclusive). Iteration ``k`` is
+    ``looped(update)`` on ``(k, inputs(k))`` and folds sample ``k - behind`` (``behind = 1``:
+    the lagged kernel); the first is ``k = behind``."""
+    k = jnp.asarray(behind, jnp.int32)
+    for phase in reducer.phases:
+        end = stop if phase.end is None else jnp.minimum(jnp.asarray(phase.end(context), jnp.int32) + behind, stop)
+        k, carry = run_until(looped(phase.update), carry, k, end, inputs, unroll)
+    return carry if reducer.phases and reducer.phases[-1].end is None else (
+        run_until(looped(reducer.update), carry, k, stop, inputs, unroll)[1])
 
 
 def _keep_output(sample: Sample, _):
@@ -191,22 +243,30 @@ def _keep_output(sample: Sample, _):
     return (sample.v, sample.spike), None
 
 
-def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, lag: bool, context):
+def _summary_kernel(model, params, stimulus, state0, axes, reducer: Reducer, unroll: int, lag: bool, context, length):
     if lag:
-        return _lagged_kernel(model, params, stimulus, state0, axes, reducer, context)
+        return _lagged_kernel(model, params, stimulus, state0, axes, reducer, context, length)
     sample_axes = Sample(k=0, x=0, v=0, spike=0, state=0, context=None)
 
-    def carry_fn(sample, extra):
-        update = jax.vmap(reducer.update, in_axes=(-1, sample_axes), out_axes=-1)
-        return update(extra, sample._replace(context=context)), None
+    def folding(update):
+        def carry_fn(sample, extra):
+            return jax.vmap(update, in_axes=(-1, sample_axes), out_axes=-1)(extra, sample._replace(context=context)), None
 
-    state, finite, body, (steps, xs) = _scan(model, params, stimulus, state0, axes, carry_fn)
+        return carry_fn
+
+    state, finite, stepper, (steps, xs) = _scan(model, params, stimulus, state0, axes)
     dtype = stimulus.dtype
     batch = finite.shape[0]
     # The carry keeps the batch LAST: a vector-valued carry is then laid out [K, B], so each of
     # its K rows is one contiguous, vectorisable loop over the candidates.
     extra = jax.vmap(lambda _: reducer.init(dtype), out_axes=-1)(jnp.arange(batch))
-    state, finite, extra = run_chunked(body, (state, finite, extra), steps, xs, unroll)
+    carry = (state, finite, extra)
+    if length is None and not reducer.phases:
+        state, finite, extra = run_chunked(stepper(folding(reducer.update)), carry, steps, xs, unroll)
+    else:  # iteration k steps and folds sample k
+        stop = jnp.int32(xs.shape[0]) if length is None else length
+        state, finite, extra = _phased(lambda u: stepper(folding(u)), reducer, context, carry, 0, stop,
+                                       lambda k: xs[k], unroll)
     return jax.vmap(reducer.finish, in_axes=-1)(extra), finite, state
 
 
@@ -283,6 +343,7 @@ def simulate_summary(
     dtype=jnp.float32,
     unroll: int = 4,
     lag: bool = False,
+    length=None,
 ) -> Summary:
     """Simulate ``model`` and return only ``reducer``'s per-candidate summary.
 
@@ -295,6 +356,10 @@ def simulate_summary(
     faster choice for large reducers such as the pattern features. The reducer sees the same
     samples; chaotic dynamics may round differently than with ``lag=False``, as XLA then
     evaluates the step in one fused loop rather than in one per carry leaf.
+    ``length``: the samples to simulate, from the first (the stimulus past them is ignored and
+    ``finite`` covers them only); a Python int, or an int32 scalar known only when the program
+    runs, at most ``T`` (traced, or batched under ``vmap``: a batch of stimuli padded to a
+    common ``T`` then runs each to its own length, the loop to the longest).
     Memory is ``O(batch)``, not ``O(batch * T)``. The function is traceable: it can be called
     inside ``jax.jit`` or ``jax.vmap`` (for example vmapped over patterns' contexts).
     """
@@ -302,10 +367,19 @@ def simulate_summary(
         raise TypeError(f"reducer must be a jaxplaus.simulate.Reducer, got {type(reducer).__name__}")
     if not (isinstance(unroll, int) and unroll >= 1):
         raise ValueError(f"unroll must be a positive int, got {unroll!r}")
+    n_samples = jnp.shape(stimulus)[-1] if jnp.ndim(stimulus) else 0
+    if isinstance(length, int | np.integer):
+        if not 1 <= length <= n_samples:
+            raise ValueError(f"length must be an int in 1 .. T = {n_samples}, got {length}")
+        stimulus = stimulus if hasattr(stimulus, "shape") else np.asarray(stimulus)
+        stimulus, length = stimulus[..., :length], None
+    elif length is not None and (jnp.shape(length) != () or not jnp.issubdtype(jnp.result_type(length), jnp.integer)):
+        raise ValueError(f"length must be an int or an integer scalar array, got {length!r}")
     dt = canonical_dtype(dtype)
     with precision(dt):
         model, batch_shape, p, stim, s0, axes = prepare(model, params, stimulus, state0, dt)
-        values, finite, state = _run_summary(model, p, stim, s0, axes, reducer, unroll, bool(lag), context)
+        length = None if length is None else jnp.asarray(length, jnp.int32)
+        values, finite, state = _run_summary(model, p, stim, s0, axes, reducer, unroll, bool(lag), context, length)
         return Summary(_unflatten(values, batch_shape), finite.reshape(batch_shape), _unflatten(state, batch_shape))
 
 

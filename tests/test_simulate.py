@@ -6,7 +6,7 @@ import pytest
 
 import jaxplaus as jp
 from jaxplaus import models
-from jaxplaus.simulate import Reducer, spike_count_reducer
+from jaxplaus.simulate import Phase, Reducer, spike_count_reducer
 from sampling import random_params
 
 
@@ -117,6 +117,85 @@ def test_every_kernel_folds_every_sample_in_order(unroll, lag):
     np.testing.assert_allclose(np.asarray(s.values[2]), want, rtol=1e-12)
     np.testing.assert_array_equal(np.asarray(s.values[3]), np.asarray(tr.v)[:, 137])
     np.testing.assert_array_equal(np.asarray(s.finite), np.asarray(tr.finite))
+
+
+PHASE_ENDS = (40, 40, 25, 180)  # an empty phase, an end before the current sample, a real one
+
+
+def _phased_reducer(last_to_end: bool) -> Reducer:
+    """Counts samples per phase, and sums an order-sensitive mix of the inputs. ``update`` finds
+    a sample's phase from its index and the context; each phase's own update counts into its
+    counter blindly, so a sample folded by the wrong phase (or twice, or never) shows."""
+    ends = PHASE_ENDS if not last_to_end else PHASE_ENDS + (None,)
+
+    def counted(c, s, phase):
+        counts = c[0].at[phase].add(1)
+        return counts, c[1] * 0.5 + s.x + s.v
+
+    def update(c, s):
+        bounds = jnp.maximum.accumulate(jnp.asarray(s.context))  # where each phase really ends
+        return counted(c, s, jnp.sum(s.k >= bounds))
+
+    phases = tuple(Phase(end=None if e is None else (lambda ctx, i=i: ctx[i]),
+                         update=lambda c, s, i=i: counted(c, s, i)) for i, e in enumerate(ends))
+    return Reducer(init=lambda dt: (jnp.zeros(len(PHASE_ENDS) + 1, jnp.int32), jnp.zeros((), dt)),
+                   update=update, phases=phases)
+
+
+@pytest.mark.parametrize("unroll, lag", [(1, False), (3, False), (1, True)])
+@pytest.mark.parametrize("last_to_end", [False, True])
+def test_a_reducers_phases_fold_every_sample_once_in_order(unroll, lag, last_to_end):
+    """A reducer's phases (each in a loop of its own) fold the samples the plain reducer would,
+    in order, each once: their per-phase counts and order-sensitive sums equal the reducer's
+    without phases, whose update finds the phase from the sample index."""
+    reducer = _phased_reducer(last_to_end)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 1.5, (3, 301))
+    context = jnp.asarray(PHASE_ENDS, jnp.int32)
+    phased = jp.simulate_summary("lif", None, x, reducer, context=context, dtype="float64", unroll=unroll, lag=lag)
+    plain = jp.simulate_summary("lif", None, x, reducer._replace(phases=()), context=context, dtype="float64",
+                                unroll=unroll, lag=lag)
+    np.testing.assert_array_equal(np.asarray(phased.values[0]), [[40, 0, 0, 140, 121]] * 3)
+    np.testing.assert_array_equal(np.asarray(phased.values[0]), np.asarray(plain.values[0]))
+    np.testing.assert_array_equal(np.asarray(phased.values[1]), np.asarray(plain.values[1]))
+
+
+@pytest.mark.parametrize("lag", [False, True])
+def test_a_traced_length_runs_each_stimulus_to_its_own_end(lag):
+    """``length`` known only when the program runs (vmapped over stimuli padded to one length):
+    each run equals the run of its stimulus cut at its length, and a blow-up in the padding is
+    not counted against it."""
+    import jax
+
+    reducer = _phased_reducer(False)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.0, 1.5, (3, 301))
+    x[2, 250:] = np.nan  # blows up in its padding only
+    lengths = np.array([301, 150, 250], np.int32)
+    context = jnp.asarray(PHASE_ENDS, jnp.int32)
+
+    def one(xi, n):
+        return jp.simulate_summary("lif", None, xi, reducer, context=context, dtype="float64", lag=lag, length=n)
+
+    from jaxplaus._precision import precision
+
+    with precision("float64") as dt:  # float64 stimuli, as the cut runs get them
+        batched = jax.jit(jax.vmap(one))(jnp.asarray(x, dt), jnp.asarray(lengths))
+    for i, n in enumerate(lengths):
+        cut = jp.simulate_summary("lif", None, x[i, :n], reducer, context=context, dtype="float64", lag=lag)
+        assert np.asarray(cut.finite)
+        np.testing.assert_array_equal(np.asarray(batched.values[0][i]), np.asarray(cut.values[0]))
+        np.testing.assert_array_equal(np.asarray(batched.values[1][i]), np.asarray(cut.values[1]))
+        np.testing.assert_array_equal(np.asarray(batched.finite[i]), np.asarray(cut.finite))
+    assert not np.asarray(jp.simulate_summary("lif", None, x[2], reducer, context=context, dtype="float64").finite)
+
+
+def test_length_out_of_range_is_named():
+    x = np.ones(50)
+    with pytest.raises(ValueError, match=r"length must be an int in 1 \.\. T = 50, got 60"):
+        jp.simulate_summary("lif", None, x, spike_count_reducer(), length=60)
+    with pytest.raises(ValueError, match="length must be an int or an integer scalar array"):
+        jp.simulate_summary("lif", None, x, spike_count_reducer(), length=2.5)
 
 
 def test_float64_on_request_and_float32_by_default():
