@@ -470,6 +470,46 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
     assert agree > 0.9 * total
 
 
+@pytest.mark.parametrize("lag", [False, True])
+def test_the_feature_reducers_phases_give_its_features(lag):
+    """The feature reducer folds the warm-up, each window and the rest of the protocol in loops of
+    their own (``Reducer.phases``), each updating only what its samples can change. On every
+    pattern (specs stacked, stimuli padded, each run to its own length, as the search runs them)
+    every feature leaf equals the one-loop reducer's, bit for bit."""
+    import jax
+
+    from jaxplaus.patterns import features as F
+    from jaxplaus.patterns.suite import stacked_inputs
+
+    pats = patterns.resolve(None)
+    stimuli, _, specs, _ = stacked_inputs(pats)
+    gained = models.with_input_gain(models.get("izhikevich2004"))
+    rng = np.random.default_rng(5)
+    params = {k: jnp.asarray(v * rng.uniform(0.7, 1.3, (len(pats), 64)), jnp.float32)
+              for k, v in gained.defaults().items()}
+
+    def features(reducer):
+        def one(p, x, spec):
+            return jp.simulate_summary(gained, p, x, reducer, context=spec, unroll=1, lag=lag,
+                                       length=spec.warmup + spec.n_samples)
+
+        return jax.jit(jax.vmap(one))(params, jnp.asarray(stimuli, jnp.float32), specs)
+
+    phased, one_loop = features(F.feature_reducer()), features(F.feature_reducer()._replace(phases=()))
+    for a, b in zip(jax.tree.leaves(phased), jax.tree.leaves(one_loop), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert np.asarray(phased.values.windows[1].count).sum() > 0  # the sample fires
+
+
+def test_windows_must_be_in_time_order_inside_the_protocol():
+    from jaxplaus.patterns import features as F
+
+    F.make_spec([(500, 600), (600, 900)], 10, 500, 500, 400, 0.25, 1300)  # touching windows are fine
+    for windows in ([(500, 700), (600, 900)], [(400, 600)], [(500, 950)]):
+        with pytest.raises(ValueError, match="in time order and not overlapping"):
+            F.make_spec(windows, 10, 500, 500, 400, 0.25, 1300)
+
+
 def test_search_objective_and_validation_agree_with_the_control_run():
     """The search's objective (suite_loss: in-scan features of stimuli padded to a common length,
     specs stacked, the pattern chosen by a traced task) and the validation of recorded traces

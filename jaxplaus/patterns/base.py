@@ -154,10 +154,13 @@ class Pattern:
         description: what defines the pattern, in words.
         protocol: the sampled input; reference: the figure1.m parameters and state.
         windows: up to 3 time windows ``(a, b)`` in ms, each holding the samples with
-            ``a < t <= b`` (``None``: from the protocol start / to its end).
+            ``a < t <= b`` (``None``: from the protocol start / to its end), in time order and
+            not overlapping.
         criteria: the :class:`Criterion` list; the pattern is met when all hold.
         gap_ms: an inter-spike interval longer than this separates bursts.
-        post_start_ms: the post-spike record (after-potential, oscillation) starts here.
+        post_start_ms: the post-spike record (after-potential, oscillation) starts here (0: at
+            the protocol start); None (the default): no post-spike record, for a pattern whose
+            criteria do not read it (its features then keep their initial values).
     """
 
     name: str
@@ -169,7 +172,7 @@ class Pattern:
     windows: tuple = ()
     criteria: tuple[Criterion, ...] = ()
     gap_ms: float = 10.0
-    post_start_ms: float = 0.0
+    post_start_ms: float | None = None
 
     def __post_init__(self):
         if self.group not in GROUPS:
@@ -216,7 +219,10 @@ class Pattern:
     def spec(self, warmup: int = DEFAULT_WARMUP) -> F.FeatureSpec:
         """This pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` after ``warmup`` samples."""
         windows = [(warmup + self._sample(a, 0), warmup + self._sample(b, self.n_samples)) for a, b in self.windows]
-        post = warmup + (0 if self.post_start_ms <= 0 else self._sample(self.post_start_ms, 0))
+        if self.post_start_ms is None:
+            post = warmup + self.n_samples  # never started: the record runs in the protocol only
+        else:
+            post = warmup + (0 if self.post_start_ms <= 0 else self._sample(self.post_start_ms, 0))
         tau = float(self.protocol.tau)
         control_end = warmup + CONTROL_SPAN * self.n_samples
         return F.make_spec(windows, self.gap_ms / tau, post, warmup, self.n_samples, tau, control_end)
