@@ -14,8 +14,11 @@ parameters near the defaults, a shared stimulus):
   spike, the finite flag): what any lagged reducer costs before its own leaves;
 - ``one_window``: the statistics of one window (16 leaves and its open burst; :data:`WINDOW`);
 - ``post_only``: the post-spike record alone (8 leaves: after-potential, turning points);
-- ``no_post``: every feature but the post-spike record;
-- ``features``: the complete feature carry (what the search runs).
+- ``no_post``: every feature but the post-spike record, in one loop;
+- ``one_loop``: the complete feature carry in one loop (the search's kernel until 2026-12-01);
+- ``features``: the feature reducer as the search runs it, in phases (``Reducer.phases``: the
+  warm-up, each window, the rest of the protocol, each in a loop of its own carrying only what
+  it changes; tonic bursting has no post-spike record).
 
 Each variant is one compiled program, timed interleaved with the others (best of
 ``--repeats``); figures are neuron-steps per second and ``ratio_vs_summary``. XLA:CPU emits one
@@ -56,6 +59,7 @@ def reducers() -> dict:
         "post_only": Reducer(init=lambda dt: F.init(dt).post,
                              update=lambda c, s: F._update_post(c, s.k, s.v, s.spike, s.context)),
         "no_post": Reducer(init=F.init, update=lambda r, s: F.update(r, s, s.context)._replace(post=r.post)),
+        "one_loop": F.feature_reducer()._replace(phases=()),
         "features": F.feature_reducer(),
     }
 
