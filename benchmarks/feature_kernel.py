@@ -45,6 +45,7 @@ def reducers() -> dict:
     import jax.numpy as jnp
 
     from jaxplaus.patterns import features as F
+    from jaxplaus.patterns import fold
     from jaxplaus.simulate import Reducer
 
     def window(r, s):
@@ -58,7 +59,7 @@ def reducers() -> dict:
                               update=window),
         "post_only": Reducer(init=lambda dt: F.init(dt).post,
                              update=lambda c, s: F._update_post(c, s.k, s.v, s.spike, s.context)),
-        "no_post": Reducer(init=F.init, update=lambda r, s: F.update(r, s, s.context)._replace(post=r.post)),
+        "no_post": Reducer(init=F.init, update=lambda r, s: fold.update(r, s, s.context)._replace(post=r.post)),
         "one_loop": F.feature_reducer()._replace(phases=()),
         "features": F.feature_reducer(),
     }

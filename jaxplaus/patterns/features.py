@@ -7,7 +7,8 @@ carried through the engine's scan (:func:`simulated`: search and evaluation), so
 loss never needs its ``[batch, T]`` traces, or scanned over recorded traces (:func:`recorded`:
 validation). What differs between patterns is data, a :class:`FeatureSpec` (the windows, the
 burst gap, where the post-spike analysis starts), so the same compiled kernel serves all 20
-patterns, vmapped over them.
+patterns, vmapped over them. How a sample is folded into the carry, in full or in the phases the
+search's kernel runs, is :mod:`jaxplaus.patterns.fold`.
 
 Times are sample indices inside the scan; :func:`finish` converts them to ms on the pattern's
 reference grid (``(k - warmup) * tau``), which is how criteria state their thresholds (time is
@@ -47,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxplaus.simulate import Phase, Reducer
+from jaxplaus.simulate import Reducer
 
 N_WINDOWS = 3
 REST_CHECK_FROM = 2  # spikes in the warm-up count from warmup / 2 on (the start is a transient)
@@ -125,7 +126,7 @@ class Post(NamedTuple):
 
 
 class Record(NamedTuple):
-    """The feature reducer's carry for one candidate (see :func:`update`): scalars only.
+    """The feature reducer's carry for one candidate (see :func:`jaxplaus.patterns.fold.update`): scalars only.
 
     Each window is its own :class:`Window` of scalars, not one record of ``[N_WINDOWS]``
     arrays: the engine vmaps the carry over candidates, and a ``[B]`` leaf is one contiguous,
@@ -267,89 +268,6 @@ def _in_protocol(k, spec: FeatureSpec):
     return (k >= spec.warmup) & (k < spec.warmup + spec.n_samples)
 
 
-def update(r: Record, sample, spec: FeatureSpec) -> Record:
-    """Fold one sample into one candidate's carry."""
-    k, v, spike = sample.k, sample.v, sample.spike
-    start, end = jnp.asarray(spec.start), jnp.asarray(spec.end)
-    windows, current_burst = zip(*(
-        _update_window(w, b, k, v, spike, start[i], end[i], spec.gap)
-        for i, (w, b) in enumerate(zip(r.windows, r.current_burst, strict=True))
-    ), strict=True)
-    return r._replace(windows=windows, current_burst=current_burst, **_rest_checks(r, sample, spec),
-                      **_protocol_extremes(r, sample, spec), **_post(r, sample, spec))
-
-
-def _rest_checks(r: Record, sample, spec: FeatureSpec) -> dict:
-    """The carry's rest checks after ``sample``: ``rest_spikes`` and ``v_rest``."""
-    k = sample.k
-    in_check = (k >= spec.warmup // REST_CHECK_FROM) & (k < spec.warmup)
-    return {"rest_spikes": r.rest_spikes + (sample.spike & in_check),
-            "v_rest": jnp.where(k == jnp.maximum(spec.warmup - 1, 0), sample.v, r.v_rest)}
-
-
-def _protocol_extremes(r: Record, sample, spec: FeatureSpec) -> dict:
-    """The carry's voltage extremes and last voltage of the protocol after ``sample``."""
-    k, v = sample.k, sample.v
-    in_protocol = _in_protocol(k, spec)
-    return {"v_hi": jnp.where(in_protocol, jnp.maximum(r.v_hi, v), r.v_hi),
-            "v_lo": jnp.where(in_protocol, jnp.minimum(r.v_lo, v), r.v_lo),
-            "v_end": jnp.where(k == spec.warmup + spec.n_samples - 1, v, r.v_end)}
-
-
-def _post(r: Record, sample, spec: FeatureSpec) -> dict:
-    return {"post": _update_post(r.post, sample.k, sample.v, sample.spike, spec)}
-
-
-# The feature reducer's phases (see jaxplaus.simulate.Phase). The warm-up changes the rest checks
-# alone: the windows and the post-spike record start in the protocol. The protocol, up to each
-# window's end in turn, changes that window and the extremes (and v_rest, the first sample's
-# voltage when there is no warm-up); its samples after the last window, the extremes. Each of
-# these is split at ``post_start``: from there on, the post-spike record changes too (most
-# patterns have none: their post_start is the protocol's end). Windows are in time order and do
-# not overlap (make_spec), so a window's samples all lie in its own phases; an unused window
-# (start == end == 0) has none.
-
-
-def _phase_update(window: int | None, post: bool):
-    """The update of the protocol's samples up to window ``window``'s end (None: after the
-    last window), with the post-spike record when ``post``."""
-
-    def phase_update(r: Record, sample, spec: FeatureSpec) -> Record:
-        changed = {"v_rest": _rest_checks(r, sample, spec)["v_rest"], **_protocol_extremes(r, sample, spec)}
-        if post:
-            changed.update(_post(r, sample, spec))
-        if window is not None:
-            i = window
-            w, b = _update_window(r.windows[i], r.current_burst[i], sample.k, sample.v, sample.spike,
-                                  jnp.asarray(spec.start)[i], jnp.asarray(spec.end)[i], spec.gap)
-            changed.update(windows=r.windows[:i] + (w,) + r.windows[i + 1:],
-                           current_burst=r.current_burst[:i] + (b,) + r.current_burst[i + 1:])
-        return r._replace(**changed)
-
-    return phase_update
-
-
-def _warmup_update(r: Record, sample, spec: FeatureSpec) -> Record:
-    return r._replace(**_rest_checks(r, sample, spec))
-
-
-def _phases() -> tuple[Phase, ...]:
-    """The feature reducer's phases: the warm-up; each window up to its end, then the rest of
-    the protocol, each first without the post-spike record (up to ``post_start``), then with it."""
-
-    def phase(end, update):
-        return Phase(end=end, update=lambda c, s: update(c, s, s.context))
-
-    ends = [lambda spec, i=i: jnp.asarray(spec.end)[i] for i in range(N_WINDOWS)]
-    phases = [phase(lambda spec: spec.warmup, _warmup_update)]
-    for window, end in enumerate(ends):
-        phases.append(phase(lambda spec, end=end: jnp.minimum(end(spec), spec.post_start), _phase_update(window, False)))
-        phases.append(phase(end, _phase_update(window, True)))
-    phases.append(phase(lambda spec: spec.post_start, _phase_update(None, False)))
-    phases.append(phase(None, _phase_update(None, True)))  # to the end: past the protocol it changes nothing
-    return tuple(phases)
-
-
 def finish(r: Record, control, spec: FeatureSpec) -> Features:
     """A pattern's :class:`Features` from its two reduced runs (the one place they are made).
 
@@ -411,15 +329,15 @@ def finish(r: Record, control, spec: FeatureSpec) -> Features:
 
 
 def feature_reducer() -> Reducer:
-    """The reducer whose carry :func:`finish` turns into :class:`Features`.
+    """The reducer whose carry :func:`finish` turns into :class:`Features`, with its phases
+    (:mod:`jaxplaus.patterns.fold`).
 
     The pattern's :class:`FeatureSpec` reaches ``update`` as the scan's context
     (``simulate_summary(..., context=spec)``), so one compiled kernel serves every pattern.
     """
-    return _REDUCER
+    from jaxplaus.patterns.fold import FEATURE_REDUCER  # the fold builds on this module
 
-
-_REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context), phases=_phases())
+    return FEATURE_REDUCER
 
 
 def control_reducer() -> Reducer:
