@@ -470,12 +470,14 @@ def test_loss_is_zero_exactly_when_the_verdict_passes(model_name):
     assert agree > 0.9 * total
 
 
-@pytest.mark.parametrize("lag", [False, True])
-def test_the_feature_reducers_phases_give_its_features(lag):
-    """The feature reducer folds the warm-up, each window and the rest of the protocol in loops of
-    their own (``Reducer.phases``), each updating only what its samples can change. On every
-    pattern (specs stacked, stimuli padded, each run to its own length, as the search runs them)
-    every feature leaf equals the one-loop reducer's, bit for bit."""
+@pytest.mark.parametrize("by_window", [False, True])
+@pytest.mark.parametrize("lag, own_length", [(False, False), (True, False), (True, True)])
+def test_the_feature_reducers_phases_give_its_features(lag, own_length, by_window):
+    """The feature reducer folds the warm-up (and, ``by_window``, each window, the rest of the
+    protocol and any padding) in loops of their own (``Reducer.phases``), each updating only what
+    its samples can change. On every pattern (specs stacked, stimuli padded to the longest, as
+    the search runs them, or each run to its own length) every feature leaf and the finite flag
+    equal the one-loop reducer's, bit for bit."""
     import jax
 
     from jaxplaus.patterns import features as F
@@ -490,12 +492,12 @@ def test_the_feature_reducers_phases_give_its_features(lag):
 
     def features(reducer):
         def one(p, x, spec):
-            return jp.simulate_summary(gained, p, x, reducer, context=spec, unroll=1, lag=lag,
-                                       length=spec.warmup + spec.n_samples)
+            length = spec.warmup + spec.n_samples if own_length else None
+            return jp.simulate_summary(gained, p, x, reducer, context=spec, unroll=1, lag=lag, length=length)
 
         return jax.jit(jax.vmap(one))(params, jnp.asarray(stimuli, jnp.float32), specs)
 
-    phased, one_loop = features(F.feature_reducer()), features(F.feature_reducer()._replace(phases=()))
+    phased, one_loop = features(F.feature_reducer(by_window)), features(F.feature_reducer()._replace(phases=()))
     for a, b in zip(jax.tree.leaves(phased), jax.tree.leaves(one_loop), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert np.asarray(phased.values.windows[1].count).sum() > 0  # the sample fires

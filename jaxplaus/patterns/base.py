@@ -273,7 +273,7 @@ class Pattern:
             return runs.simulated(  # one shared [T] stimulus; the gain acts inside the step
                 gained, dict(params, gain=gain), self.run_stimulus(warmup),
                 self.control_stimulus(warmup) if control else None, self.spec(warmup), state0=state0, dtype=dt,
-                lag=lag,
+                lag=lag, by_window=True,  # one pattern's candidates: its phases by window pay
             )
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:

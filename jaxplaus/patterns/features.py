@@ -328,16 +328,20 @@ def finish(r: Record, control, spec: FeatureSpec) -> Features:
     )
 
 
-def feature_reducer() -> Reducer:
+def feature_reducer(by_window: bool = False) -> Reducer:
     """The reducer whose carry :func:`finish` turns into :class:`Features`, with its phases
-    (:mod:`jaxplaus.patterns.fold`).
+    (:mod:`jaxplaus.patterns.fold`): the warm-up in a loop of its own, where only the rest
+    checks can change; ``by_window``, each window and the post-spike record too. The features
+    are the same either way. ``by_window`` is the faster for a batch of one pattern; in a batch
+    of several patterns (the suite's objective, vmapped over them) the phases run in step, each
+    as long as its longest member, which makes it the slower.
 
     The pattern's :class:`FeatureSpec` reaches ``update`` as the scan's context
     (``simulate_summary(..., context=spec)``), so one compiled kernel serves every pattern.
     """
-    from jaxplaus.patterns.fold import FEATURE_REDUCER  # the fold builds on this module
+    from jaxplaus.patterns.fold import FEATURE_REDUCERS  # the fold builds on this module
 
-    return FEATURE_REDUCER
+    return FEATURE_REDUCERS[bool(by_window)]
 
 
 def control_reducer() -> Reducer:

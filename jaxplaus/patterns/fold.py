@@ -8,7 +8,9 @@ protocol. The protocol, up to each window's end in turn, changes that window and
 last window, the extremes. Each of these is split at ``post_start``: from there on, the
 post-spike record changes too (most patterns have none: their ``post_start`` is the protocol's
 end). Windows are in time order and do not overlap (``make_spec``), so a window's samples all
-lie in its own phases; an unused window (``start == end == 0``) has none.
+lie in its own phases; an unused window (``start == end == 0``) has none. Past the protocol
+(the padding of a stimulus padded to a suite's longest) nothing changes: that phase's loop
+carries the step alone.
 """
 
 from __future__ import annotations
@@ -84,23 +86,31 @@ def _warmup_update(r: Record, sample, spec: FeatureSpec) -> Record:
     return r._replace(**_rest_checks(r, sample, spec))
 
 
-def phases() -> tuple[Phase, ...]:
-    """The feature reducer's phases: the warm-up; each window up to its end, then the rest of
-    the protocol, each first without the post-spike record (up to ``post_start``), then with it."""
+def _phase(end, fold) -> Phase:
+    return Phase(end=end, update=lambda c, s: fold(c, s, s.context))
 
-    def phase(end, fold):
-        return Phase(end=end, update=lambda c, s: fold(c, s, s.context))
 
-    ends = [lambda spec, i=i: jnp.asarray(spec.end)[i] for i in range(N_WINDOWS)]
+def phases(by_window: bool) -> tuple[Phase, ...]:
+    """The feature reducer's phases: the warm-up (the rest of the run then folded in full), or,
+    ``by_window``, the warm-up; each window up to its end, then the rest of the protocol, each
+    first without the post-spike record (up to ``post_start``), then with it; then the samples
+    past the protocol, where a padded stimulus runs on and nothing changes."""
+    phase = _phase
     out = [phase(lambda spec: spec.warmup, _warmup_update)]
+    if not by_window:
+        return tuple(out)
+    ends = [lambda spec, i=i: jnp.asarray(spec.end)[i] for i in range(N_WINDOWS)]
     for window, end in enumerate(ends):
         out.append(phase(lambda spec, end=end: jnp.minimum(end(spec), spec.post_start), _phase_update(window, False)))
         out.append(phase(end, _phase_update(window, True)))
     out.append(phase(lambda spec: spec.post_start, _phase_update(None, False)))
-    out.append(phase(None, _phase_update(None, True)))  # to the end: past the protocol it changes nothing
+    out.append(phase(lambda spec: spec.warmup + spec.n_samples, _phase_update(None, True)))
+    out.append(Phase(end=None, update=lambda c, s: c))  # past the protocol (a padded stimulus): nothing changes
     return tuple(out)
 
 
-FEATURE_REDUCER = Reducer(init=init, update=lambda c, s: update(c, s, s.context), phases=phases())
+# One reducer of each kind, built once: reducers hash by identity (their compiled kernels too).
+FEATURE_REDUCERS = {by_window: Reducer(init=init, update=lambda c, s: update(c, s, s.context), phases=phases(by_window))
+                    for by_window in (False, True)}
 
-__all__ = ["FEATURE_REDUCER", "phases", "update"]
+__all__ = ["FEATURE_REDUCERS", "phases", "update"]
