@@ -15,11 +15,10 @@ parameters near the defaults, a shared stimulus):
 - ``one_window``: the statistics of one window (16 leaves and its open burst; :data:`WINDOW`);
 - ``post_only``: the post-spike record alone (8 leaves: after-potential, turning points);
 - ``no_post``: every feature but the post-spike record, in one loop;
-- ``one_loop``: the complete feature carry in one loop (the search's kernel until 2026-12-01);
-- ``warmup_phase``: the feature reducer as the search's objective runs it, the warm-up in a loop
-  of its own (``feature_reducer()``);
-- ``features``: the feature reducer as ``Pattern.evaluate`` runs it, in phases by window
-  (``feature_reducer(by_window=True)``: the warm-up, each window, the rest of the protocol, each
+- ``one_loop``: the complete feature carry in one loop (``feature_reducer()``: what the search
+  runs);
+- ``features``: the feature reducer in phases by window (``feature_reducer(by_window=True)``,
+  ``Pattern.evaluate(by_window=True)``: the warm-up, each window, the rest of the protocol, each
   in a loop of its own carrying only what it changes; tonic bursting has no post-spike record).
 
 Each variant is one compiled program, timed interleaved with the others (best of
@@ -62,8 +61,7 @@ def reducers() -> dict:
         "post_only": Reducer(init=lambda dt: F.init(dt).post,
                              update=lambda c, s: F._update_post(c, s.k, s.v, s.spike, s.context)),
         "no_post": Reducer(init=F.init, update=lambda r, s: fold.update(r, s, s.context)._replace(post=r.post)),
-        "one_loop": F.feature_reducer()._replace(phases=()),
-        "warmup_phase": F.feature_reducer(),
+        "one_loop": F.feature_reducer(),
         "features": F.feature_reducer(by_window=True),
     }
 

@@ -382,8 +382,8 @@ QUICK_LOSS_SIZES = (1_024,)
 def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
     """The pattern loss paths next to the strongest summary path, for ``names``, float32 and float64.
 
-    ``screen``: ``Pattern.evaluate(..., control=False)``, the protocol run with the in-scan
-    features after its warm-up, and the criteria: what a search simulates for each candidate
+    ``screen``: ``Pattern.evaluate(..., control=False, by_window=True)``, the protocol run with
+    the in-scan features (in phases by window) after its warm-up, and the criteria: what a search simulates for each candidate
     (a zero is then confirmed with the control run). ``loss``: the complete loss, the screen plus
     the control run (warm-up and twice the protocol, spike count only). Both with ``lag`` False
     and True (the feature reducer one sample behind the step: the assessment's default).
@@ -406,8 +406,8 @@ def bench_loss(jax, jp, names, sizes, repeats, log) -> list:
         gain = np.full(n, 1.0 if "izhikevich" in name else 0.05)
         gained = dict(params, gain=gain)
         fns = {
-            "screen": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag, control=False),
-            "loss": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag),
+            "screen": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag, control=False, by_window=True),
+            "loss": lambda: pattern.evaluate(model, params, gain, dtype=dtype, lag=lag, by_window=True),
             "summary": lambda: jp.simulate_summary(
                 jp.models.with_input_gain(model), gained, x, spike_count_reducer(), dtype=dtype
             ).values,

@@ -256,13 +256,15 @@ class Pattern:
 
     def features(
         self, model, params, gain=1.0, *, state0=None, warmup: int = DEFAULT_WARMUP, dtype="float32", lag=False,
-        control: bool = True,
+        control: bool = True, by_window: bool = False,
     ):
         """Features of candidates (``params`` and ``gain`` broadcast over a batch), computed
         inside the scan, with the control run's spike count. Returns ``(Features [...], finite [...])``.
         ``lag``: the feature reducer one sample behind the step (faster; see
         :func:`~jaxplaus.simulate.simulate_summary`). ``control=False``: no control run (its
         criterion then holds unchecked: the loss is a lower bound of the complete one, a screen).
+        ``by_window``: the features folded in phases (``features.feature_reducer(by_window=True)``:
+        the same features, 1.6 to 1.8 times as fast for large populations, a longer compile).
         Traceable (it can run inside jit and vmap)."""
         from jaxplaus import models
         from jaxplaus._precision import precision
@@ -273,7 +275,7 @@ class Pattern:
             return runs.simulated(  # one shared [T] stimulus; the gain acts inside the step
                 gained, dict(params, gain=gain), self.run_stimulus(warmup),
                 self.control_stimulus(warmup) if control else None, self.spec(warmup), state0=state0, dtype=dt,
-                lag=lag, by_window=True,  # one pattern's candidates: its phases by window pay
+                lag=lag, by_window=by_window,
             )
 
     def evaluate(self, model, params, gain=1.0, **kwargs) -> jax.Array:

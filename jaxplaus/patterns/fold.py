@@ -90,15 +90,13 @@ def _phase(end, fold) -> Phase:
     return Phase(end=end, update=lambda c, s: fold(c, s, s.context))
 
 
-def phases(by_window: bool) -> tuple[Phase, ...]:
-    """The feature reducer's phases: the warm-up (the rest of the run then folded in full), or,
-    ``by_window``, the warm-up; each window up to its end, then the rest of the protocol, each
-    first without the post-spike record (up to ``post_start``), then with it; then the samples
-    past the protocol, where a padded stimulus runs on and nothing changes."""
+def phases() -> tuple[Phase, ...]:
+    """The feature reducer's phases by window: the warm-up; each window up to its end, then the
+    rest of the protocol, each first without the post-spike record (up to ``post_start``), then
+    with it; then the samples past the protocol, where a padded stimulus runs on and nothing
+    changes."""
     phase = _phase
     out = [phase(lambda spec: spec.warmup, _warmup_update)]
-    if not by_window:
-        return tuple(out)
     ends = [lambda spec, i=i: jnp.asarray(spec.end)[i] for i in range(N_WINDOWS)]
     for window, end in enumerate(ends):
         out.append(phase(lambda spec, end=end: jnp.minimum(end(spec), spec.post_start), _phase_update(window, False)))
@@ -110,7 +108,8 @@ def phases(by_window: bool) -> tuple[Phase, ...]:
 
 
 # One reducer of each kind, built once: reducers hash by identity (their compiled kernels too).
-FEATURE_REDUCERS = {by_window: Reducer(init=init, update=lambda c, s: update(c, s, s.context), phases=phases(by_window))
+FEATURE_REDUCERS = {by_window: Reducer(init=init, update=lambda c, s: update(c, s, s.context),
+                                       phases=phases() if by_window else ())
                     for by_window in (False, True)}
 
 __all__ = ["FEATURE_REDUCERS", "phases", "update"]

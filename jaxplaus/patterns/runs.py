@@ -34,8 +34,8 @@ def simulated(
             one kernel serves every pattern).
         state0, dtype: as :func:`~jaxplaus.simulate.simulate_summary`; lag: its ``lag`` for the
             protocol run (the feature reducer one sample behind the step: faster).
-        by_window: the feature reducer's phases by window (:func:`~jaxplaus.patterns.features.
-            feature_reducer`): faster for one pattern's candidates, slower vmapped over patterns.
+        by_window: the feature reducer's phases by window (``feature_reducer(by_window)``):
+            faster for one pattern's candidates, slower vmapped over patterns.
 
     Returns:
         ``(Features [...], finite [...])``; ``finite`` is False where either run blew up.
