@@ -264,7 +264,7 @@ class Pattern:
         :func:`~jaxplaus.simulate.simulate_summary`). ``control=False``: no control run (its
         criterion then holds unchecked: the loss is a lower bound of the complete one, a screen).
         ``by_window``: the features folded in phases (``features.feature_reducer(by_window=True)``:
-        the same features, 1.6 to 1.8 times as fast for large populations, a longer compile).
+        the same features, 1.5 to 1.8 times as fast for large populations, a longer compile).
         Traceable (it can run inside jit and vmap)."""
         from jaxplaus import models
         from jaxplaus._precision import precision

@@ -333,7 +333,7 @@ def feature_reducer(by_window: bool = False) -> Reducer:
     every sample, or, ``by_window``, its phases (:mod:`jaxplaus.patterns.fold`: the warm-up,
     each window, the rest of the protocol, each in a loop of its own carrying only what it
     changes). The features are the same either way. ``by_window`` runs a batch of one pattern's
-    candidates 1.6 to 1.8 times as fast, but compiles about twice as long, and in a batch of
+    candidates 1.5 to 1.8 times as fast, but compiles about twice as long, and in a batch of
     several patterns (the suite's objective, vmapped over them) its phases run in step, each as
     long as its longest member, which makes it the slower.
 
