@@ -632,6 +632,63 @@ def test_many_new_zeros_in_one_generation_are_all_checked():
     assert np.all(np.asarray(r.lane_best_loss)[0][~kept] > 0)
 
 
+def decoy_screen(params, task):
+    """A screen fooled by a decoy: 0 on the half z0 < 0.5 of the cube, and on a small ball
+    around a target in the other half; the squared distance to it elsewhere."""
+    z = S.to_unit(SPACE, params)
+    target = jnp.asarray(TARGETS[0]).at[0].set(0.8)
+    loss = jnp.maximum(jnp.sum((z - target) ** 2, axis=-1) - 1e-3, 0.0)
+    return jnp.where(z[..., 0] < 0.5, 0.0, loss)
+
+
+def decoy_complete(params, task):
+    """What the decoy screen bounds from below: the decoy half scores 1 + its distance from the
+    half's edge; the target's ball alone is 0."""
+    z = S.to_unit(SPACE, params)
+    return jnp.where(z[..., 0] < 0.5, 1.0 + (0.5 - z[..., 0]), decoy_screen(params, task))
+
+
+def test_a_rejected_zero_is_told_its_checked_loss():
+    """``confirmed``: a lane's first 0 is checked; rejected, it and every other 0 of its
+    population take the worst checked loss; confirmed, or in a lane already at 0 or frozen,
+    the losses are unchanged."""
+    from types import SimpleNamespace
+
+    from jaxplaus.search.config import search_config, with_run_options
+    from jaxplaus.search.confirm import confirmed, jittered_copies
+
+    config = with_run_options(search_config(SPACE, "cma_es", 4, 10, 4, 1, "uniform", "float32"), x_tol=1e-6,
+                              patience=None, stop_at_zero=True, share=0.0, pin=None, pinned_lanes=0,
+                              confirm_jitter=1e-4)
+    z = np.full((4, 4, D), 0.6, np.float32)
+    z[0, 1, 0], z[0, 3, 0] = 0.2, 0.3  # lane 0: two zeros in the decoy half, the first checked
+    z[1, 0, 0] = z[2, 0, 0] = 0.2  # lanes 1 (already at 0) and 2 (frozen): decoy zeros, unchecked
+    z[3, 1] = np.asarray(TARGETS[0]).copy()
+    z[3, 1, 0] = 0.8  # lane 3: its zero is the target, which the check confirms
+    loss = np.array([[0.5, 0, 0.2, 0], [0, 0.3, 0, 0.1], [0, 0.4, 0.4, 0.4], [0.7, 0, 0.3, 0.3]], np.float32)
+    lanes = SimpleNamespace(zero_generation=jnp.array([-1, 3, -1, -1]))
+    frozen = jnp.array([False, False, True, False])
+    out = np.asarray(confirmed(config, (decoy_screen, decoy_complete), lanes, jnp.asarray(z), jnp.asarray(loss),
+                               jnp.zeros(4, jnp.int32), frozen))
+    copies = jittered_copies(config, jnp.asarray(z[[0, 3], 1]), point=True)  # [2, 3] each
+    complete = np.asarray(jax.vmap(decoy_complete, in_axes=(1, None), out_axes=1)(copies, 0))
+    worst = complete[0].max()
+    assert worst > 1.2 and complete[1].max() == 0  # lane 0's point is rejected, lane 3's confirmed
+    np.testing.assert_array_equal(out[0], np.array([0.5, worst, 0.2, worst], np.float32))  # both zeros: the checked loss
+    np.testing.assert_array_equal(out[1:], loss[1:])  # at 0 already, frozen, or confirmed
+
+
+def test_a_screen_fooled_by_a_decoy_is_steered_away_from_it():
+    """A screen that scores 0 on a whole half of the cube, which the complete loss rejects: told
+    the rejected zeros' checked losses, the strategy leaves the decoy and finds the zero the
+    complete loss confirms (told 0 there, it would stay in the decoy)."""
+    r = S.run_search(decoy_screen, SPACE, "cma_es", population_size=8, generations=60, restarts=2, n_tasks=1,
+                     seed=0, patience=1000, confirm_objective=decoy_complete)
+    assert r.best_loss[0] == 0
+    z = np.asarray(r.best_z)[0]
+    assert z[0] >= 0.5 and float(decoy_complete(S.to_physical(SPACE, jnp.asarray(z[None])), 0)[0]) == 0
+
+
 @pytest.mark.parametrize("devices, share", [(1, 160), (2, 80), (3, 56), (16, 12), (40, 4), (64, 4)])
 def test_each_device_holds_whole_groups_of_lanes(devices, share):
     """Split over devices, the batch is filled to whole groups on every device: a group is never

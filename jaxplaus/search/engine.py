@@ -34,7 +34,6 @@ from jaxplaus.search.config import (
 )
 from jaxplaus.search.accept import accepted
 from jaxplaus.search.batch import Batch, batch_of, rebatch
-from jaxplaus.search.confirm import confirm
 from jaxplaus.search.devices import Placement, placement as _placement
 from jaxplaus.search.lane import run_lanes
 from jaxplaus.search.result import SearchResult, search_result
@@ -107,19 +106,16 @@ def generation(
     """One generation of the batch's lanes. When every lane is frozen (solved or padding) the
     simulation is skipped altogether (the history is still written). ``objectives``: the
     search's objective and the one confirming its zeros (or None; see :func:`run_search`)."""
-    objective, confirming = objectives
     g = carry.generation
     key, k_gen = jax.random.split(carry.key)
     frozen = _frozen(config, carry.lanes, batch)
-    step = functools.partial(run_lanes, config, alg, objective)
+    step = functools.partial(run_lanes, config, alg, objectives)
 
     def run(lanes: LaneState) -> LaneState:
         lanes = step(lanes, batch.tasks, batch.lane_ids, g, frozen, k_gen, pool_z, pool_ok)
         return lanes.replace(generations_simulated=lanes.generations_simulated + 1)  # frozen ones too
 
     lanes = lax.cond(jnp.all(frozen), lambda ls: ls, run, carry.lanes)
-    if confirming is not None or config.confirm_jitter > 0:
-        lanes = confirm(config, confirming or objective, confirming is not None, carry.lanes, lanes, batch.tasks, g)
     history = lax.dynamic_update_index_in_dim(carry.history, lanes.best_loss, g, axis=1)
     return Carry(lanes, history, key, g + 1)
 

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxplaus.search.config import SearchConfig, scored
+from jaxplaus.search.confirm import confirmed
 from jaxplaus.search.space import to_physical
 from jaxplaus.search.state import LaneState
 from jaxplaus.search.strategies import FAILED_LOSS, Algorithm, cast, fresh_shape, fresh_state
@@ -179,12 +180,14 @@ def tell(config: SearchConfig, alg: Algorithm, lane: LaneState, asked, loss, key
 
 
 def run_lanes(
-    config: SearchConfig, alg: Algorithm, objective: Callable, lanes: LaneState, tasks, lane_ids, g, frozen, key,
+    config: SearchConfig, alg: Algorithm, objectives: tuple, lanes: LaneState, tasks, lane_ids, g, frozen, key,
     pool_z, pool_ok,
 ) -> LaneState:
-    """One generation of the batch's lanes.
+    """One generation of the batch's lanes: ask, evaluate, confirm the zeros
+    (:func:`~jaxplaus.search.confirm.confirmed`), tell.
 
     Args:
+        objectives: the search's objective and the one confirming its zeros (or None).
         lanes: leaves ``[S, ...]``, the ``S`` lanes of the batch; tasks, lane_ids: ``[S]`` int32,
             each lane's task and its index among the task's lanes. g: int32 scalar, the
             generation. frozen: ``[S]`` bool. key: ``[2]`` the generation's key.
@@ -194,6 +197,7 @@ def run_lanes(
     draw = jax.vmap(functools.partial(lane_randoms, config, alg), in_axes=(None, 0, 0, None, None))
     keys, u = draw(key, tasks, lane_ids, pool_z, pool_ok)
     asked = jax.vmap(functools.partial(ask, config, alg))(lanes, keys, u, is_pinned(config, lane_ids))
-    loss = evaluate(config, objective, asked[1], tasks)
+    loss = evaluate(config, objectives[0], asked[1], tasks)
+    loss = confirmed(config, objectives, lanes, asked[1], loss, tasks, frozen)
     return jax.vmap(functools.partial(tell, config, alg), in_axes=(0, 0, 0, 0, None, 0))(lanes, asked, loss, keys, g,
                                                                                           frozen)
