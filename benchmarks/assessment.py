@@ -99,7 +99,7 @@ def loss_path(options: list[str]) -> dict:
                 t0 = time.perf_counter()
                 jax.block_until_ready(batched_loss(objective, *args))
                 best[name] = min(best[name], time.perf_counter() - t0)
-    steps = n * lanes * pop * objective.samples_per_candidate()
+    steps = lanes * pop * int(np.sum(objective.samples_per_candidate()))  # each pattern its own length
     for name, per in layouts.items():
         out[name] = {"calls": n * per, "seconds": best[name], "neuron_steps_per_s": steps / best[name]}
     out["best"] = max(out[k]["neuron_steps_per_s"] for k in layouts)

@@ -119,7 +119,7 @@ class Settings:
     )
     strategy: str = _option("cma_es", "evosax strategy (see `jaxplaus list strategies`)")
     budget: int = _option(
-        51_200, "objective evaluations per pattern on average (patterns x budget in all, an upper bound)",
+        102_400, "objective evaluations per pattern on average (patterns x budget in all, an upper bound)",
         cli={"type": int},
     )
     restarts: int = _option(8, "independent restart lanes per pattern at first", cli={"type": int})

@@ -12,6 +12,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxplaus.patterns.suite import suite_loss
 from jaxplaus.search import SearchSpace
@@ -47,11 +48,13 @@ class SuiteLoss:
         names = ",".join(p.name for p in self.patterns)
         return f"SuiteLoss({model.name}; {names}; warmup={self.warmup}; lag={self.lag}; control={self.control})"
 
-    def samples_per_candidate(self) -> int:
-        """Neuron-steps one candidate costs: the protocol run, padded to the warm-up plus the
-        longest protocol of the set (and the control run, padded to the longest control run)."""
-        control = max(p.control_length(self.warmup) for p in self.patterns) if self.control else 0
-        return self.warmup + max(p.n_samples for p in self.patterns) + control
+    def samples_per_candidate(self) -> np.ndarray:
+        """``[P]`` neuron-steps one candidate of each pattern costs: its protocol run, warm-up
+        included (and its control run), each as long as its own pattern's. A batch of several
+        patterns runs to its longest; the samples its shorter patterns' candidates then spend
+        frozen are not counted."""
+        return np.array([self.warmup + p.n_samples + (p.control_length(self.warmup) if self.control else 0)
+                         for p in self.patterns], np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +82,8 @@ class JitteredLoss:
         key = self.loss.program_key()
         return None if key is None else f"JitteredLoss({key}; {self.space!r}; jitter={self.jitter!r})"
 
-    def samples_per_candidate(self) -> int:
-        """Neuron-steps one candidate costs: three copies of :meth:`SuiteLoss.samples_per_candidate`."""
+    def samples_per_candidate(self) -> np.ndarray:
+        """``[P]`` neuron-steps one candidate costs: three copies of :meth:`SuiteLoss.samples_per_candidate`."""
         return 3 * self.loss.samples_per_candidate()
 
 
@@ -93,8 +96,9 @@ class SearchObjectives:
     confirming: SuiteLoss | None
     confirm_jitter: float
 
-    def samples_per_candidate(self) -> int:
-        """Neuron-steps one candidate of the search costs (the rare confirmations left out)."""
+    def samples_per_candidate(self) -> np.ndarray:
+        """``[P]`` neuron-steps one candidate of each pattern costs in the search (the rare
+        confirmations left out)."""
         return self.objective.samples_per_candidate()
 
 

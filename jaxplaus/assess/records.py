@@ -152,8 +152,9 @@ class Assessment:
         versions: library versions (jaxplaus, jax, jaxlib, evosax, numpy, optax, python).
         search: ``generations_run`` and ``evaluations`` (all patterns); ``candidates_simulated``
             (evaluations, their jittered copies not counted, plus the frozen lanes of solved
-            patterns still in the vmapped batch) and ``neuron_steps`` (every simulated sample:
-            jittered copies, protocol and control runs, padding to the longest protocol).
+            patterns still in the vmapped batch) and ``neuron_steps`` (every sample the
+            candidates simulated: jittered copies, protocol and control runs, each its pattern's
+            own length).
         timing: ``wall_s`` (the last session), ``search_s`` and ``validation_s`` (over all
             sessions), ``neuron_steps_per_s`` (``search.neuron_steps`` over ``search_s``,
             compilation included), ``sessions`` (1 + resumes), ``started``/``finished`` (ISO times),

@@ -303,12 +303,12 @@ def _objectives(p: Plan) -> SearchObjectives:
 def _search_record(result: S.SearchResult, objectives: SearchObjectives) -> dict[str, Any]:
     """What the search did: generations, evaluations, and the candidates and neuron-steps it
     simulated (frozen lanes of solved patterns still in the batch included)."""
-    simulated = int(np.sum(result.simulated))
+    per_task = np.sum(result.simulated, axis=1)
     return {
         "generations_run": int(result.generations),
         "evaluations": int(np.sum(result.evaluations)),
-        "candidates_simulated": simulated,
-        "neuron_steps": simulated * objectives.samples_per_candidate(),
+        "candidates_simulated": int(np.sum(per_task)),
+        "neuron_steps": int(per_task @ objectives.samples_per_candidate()),
     }
 
 

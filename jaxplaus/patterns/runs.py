@@ -25,11 +25,14 @@ def simulated(
     Args:
         model: a :class:`~jaxplaus.models.Model` (or a registered name).
         params: every model parameter, arrays broadcasting over the batch ``[...]``.
-        stimulus: ``[..., L]`` the protocol run's input, warm-up first (samples past the
-            protocol are not scored, so a stimulus padded to a common length serves too; the
-            finite flag covers them).
-        control: ``[..., L']`` the control run's input: the protocol's first input, held; or None:
-            no control run (its spike count is 0: the control criterion holds unchecked).
+        stimulus: ``[..., L]`` the protocol run's input, warm-up first; a stimulus padded to a
+            common length serves too: each run stops at the end of its protocol,
+            ``spec.warmup + spec.n_samples`` (a traced spec: a ``while`` loop to the batch's
+            longest, the others frozen), and neither the features nor the finite flag see the
+            padding.
+        control: ``[..., L']`` the control run's input: the protocol's first input, held (it
+            stops at ``spec.control_end``); or None: no control run (its spike count is 0: the
+            control criterion holds unchecked).
         spec: the pattern's :class:`~jaxplaus.patterns.features.FeatureSpec` (concrete, or traced:
             one kernel serves every pattern).
         state0, dtype: as :func:`~jaxplaus.simulate.simulate_summary`; lag: its ``lag`` for the
@@ -41,12 +44,19 @@ def simulated(
         ``(Features [...], finite [...])``; ``finite`` is False where either run blew up.
     """
     run = simulate_summary(
-        model, params, stimulus, F.feature_reducer(by_window), state0, context=spec, dtype=dtype, unroll=1, lag=lag
+        model, params, stimulus, F.feature_reducer(by_window), state0, context=spec, dtype=dtype, unroll=1, lag=lag,
+        length=_length(spec.warmup + spec.n_samples),
     )
     if control is None:
         return F.finish(run.values, jnp.zeros_like(run.values.rest_spikes), spec), run.finite
-    ctl = simulate_summary(model, params, control, F.control_reducer(), state0, context=spec, dtype=dtype)
+    ctl = simulate_summary(model, params, control, F.control_reducer(), state0, context=spec, dtype=dtype,
+                           length=_length(spec.control_end))
     return F.finish(run.values, ctl.values, spec), run.finite & ctl.finite
+
+
+def _length(n):
+    """A run's length as :func:`~jaxplaus.simulate.simulate_summary` takes it: an int when known."""
+    return n if isinstance(n, jax.core.Tracer) else int(n)
 
 
 @jax.jit

@@ -50,7 +50,11 @@ def suite_loss(
     ``lag``: the feature reducer one sample behind the step (see :meth:`Pattern.features`).
     ``control=False``: no control run (half the simulation); the control criterion then holds
     unchecked, so the loss is a lower bound of the complete one, equal where the control run
-    stays silent.
+    stays silent. Each candidate's runs stop at its own pattern's end (a batch of several
+    patterns loops to its longest, the others frozen; a blow-up in another pattern's longer
+    protocol is none of its business), and the features are folded in phases by window
+    (``features.feature_reducer(by_window=True)``): once a search's long patterns are solved,
+    its batches run only as long as the patterns left.
     """
     stimuli, controls, specs, _ = stacked_inputs(patterns, warmup)
     branches = [lambda f, ok, p=p: p.loss(f, ok) for p in patterns]
@@ -62,7 +66,7 @@ def suite_loss(
         spec = jax.tree.map(lambda a: jnp.asarray(a)[task], specs)
         x = jnp.asarray(stimuli, dtype)[task]  # shared by the population; the gain acts in the step
         xc = jnp.asarray(controls, dtype)[task] if control else None
-        f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype, lag=lag)
+        f, ok = runs.simulated(gained, params, x, xc, spec, dtype=dtype, lag=lag, by_window=True)
         losses = [branch(f, ok) for branch in branches]
         if len(losses) == 1:
             return losses[0]
