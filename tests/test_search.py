@@ -506,8 +506,7 @@ def test_a_zero_counts_only_when_its_jittered_copies_score_zero_too():
     assert (checked.evaluations == 30 * 8).all() and (checked.best_loss == 1.0).all()  # never frozen
     # a robust zero (a plateau of loss 0) is confirmed: the task is solved as without the check
     robust = S.run_search(hostile, SPACE, "cma_es", confirm_jitter=1e-4, **kw)
-    plain = S.run_search(hostile, SPACE, "cma_es", **kw)
-    assert robust.best_loss[0] == 0 and plain.best_loss[0] == 0 and robust.best_loss[1] > 0
+    assert robust.best_loss[0] == 0 and robust.best_loss[1] > 0
     with pytest.raises(ValueError, match=r"confirm_jitter must be a number in \[0, 0.1\]"):
         S.run_search(hostile, SPACE, generations=2, confirm_jitter=0.5)
 
