@@ -81,7 +81,7 @@ def loss_path(options: list[str]) -> dict:
     p = plan(**config.given_options(parser.parse_args(options)))
     s = p.settings
     objective = search_objectives(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features,
-                                  s.full_loss).objective
+                                  s.full_loss, p.generations).objective
     n, lanes, pop = len(p.patterns), s.restarts, s.population_size
     group = search_config(p.space, s.strategy, pop, 1, lanes, n, "uniform", s.search_dtype).lane_group
     layouts = {"per_lane": lanes, "grouped": lanes // group, "per_pattern": 1}  # calls per pattern

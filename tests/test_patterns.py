@@ -540,3 +540,30 @@ def test_search_objective_and_validation_agree_with_the_control_run():
         if p.name == "rebound_spike":
             assert search[0] == 0
     assert controlled >= 3
+
+
+def test_a_long_search_screens_in_phases_by_window_with_the_same_losses():
+    """``search_objectives``: from PHASES_FROM_GENERATIONS generations on, the screen folds its
+    features in phases by window (a short search keeps one loop, which compiles faster); the
+    suite losses are the same bit for bit, on patterns with windows and a post-spike record,
+    with random candidates of which some blow up."""
+    from jaxplaus._precision import precision
+    from jaxplaus.assess.objective import PHASES_FROM_GENERATIONS, SuiteLoss, batched_loss, search_objectives
+    from jaxplaus.search import search_space
+
+    pats = tuple(patterns.get(n) for n in ("tonic_bursting", "subthreshold_oscillations", "depolarizing_after_potential"))
+    space = search_space("izhikevich2004")
+    short, long = (search_objectives("izhikevich2004", pats, DEFAULT_WARMUP, space, 1e-4, True, "zeros", g)
+                   for g in (PHASES_FROM_GENERATIONS - 1, PHASES_FROM_GENERATIONS))
+    assert not short.objective.by_window and long.objective.by_window
+    assert not long.confirming.by_window  # rarely called: one loop
+    m = models.get("izhikevich2004")
+    cand = NEGATIVE_CONTROL.uniform_candidates(m, 3 * 64, 7, (0.3, 3.0))
+    with precision("float32") as dt:
+        params = {k: jnp.asarray(np.reshape(v, (3, 64)), dt) for k, v in cand.items()}
+        tasks = jnp.arange(3, dtype=jnp.int32)
+        one = np.asarray(batched_loss(short.objective, params, tasks))
+        phased = np.asarray(batched_loss(long.objective, params, tasks))
+    np.testing.assert_array_equal(phased, one)
+    assert len(np.unique(one)) > 10  # graded losses, not a trivial batch
+

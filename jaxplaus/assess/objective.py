@@ -105,8 +105,11 @@ class SearchObjectives:
         return self.objective.samples_per_candidate()
 
 
+PHASES_FROM_GENERATIONS = 100  # a search this long repays the phases' longer compile (see search_objectives)
+
+
 def search_objectives(model, patterns: tuple, warmup: int, space: SearchSpace, jitter: float, lag: bool = False,
-                      full_loss: str = "every") -> SearchObjectives:
+                      full_loss: str = "every", generations: int = PHASES_FROM_GENERATIONS) -> SearchObjectives:
     """The search's objectives.
 
     ``full_loss="every"``: every candidate scores the complete loss (the protocol and control
@@ -114,14 +117,17 @@ def search_objectives(model, patterns: tuple, warmup: int, space: SearchSpace, j
     ``"zeros"``: every candidate is screened by its protocol run alone (a lower bound of the
     complete loss), and a zero counts only where the complete loss of the point and of its 2
     jittered copies is 0 too: one simulation per candidate instead of 6.
-    The objective every candidate runs folds its features in phases by window; the confirming
-    one, rarely called, in one loop (it compiles faster; the losses are the same).
+    In a search of at least :data:`PHASES_FROM_GENERATIONS` ``generations`` the objective every
+    candidate runs folds its features in phases by window (faster to run, about a quarter longer
+    to compile: a short search does not repay it); the confirming one, rarely called, always in
+    one loop. The losses are the same either way, bit for bit.
     """
     patterns, warmup, lag, jitter = tuple(patterns), int(warmup), bool(lag), float(jitter)
+    phases = int(generations) >= PHASES_FROM_GENERATIONS
     if full_loss == "zeros":
-        return SearchObjectives(SuiteLoss(model, patterns, warmup, lag, control=False, by_window=True),
+        return SearchObjectives(SuiteLoss(model, patterns, warmup, lag, control=False, by_window=phases),
                                 SuiteLoss(model, patterns, warmup, lag), jitter)
-    complete = SuiteLoss(model, patterns, warmup, lag, by_window=True)
+    complete = SuiteLoss(model, patterns, warmup, lag, by_window=phases)
     return SearchObjectives(JitteredLoss(complete, space, jitter) if jitter > 0 else complete, None, 0.0)
 
 

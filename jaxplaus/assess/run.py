@@ -297,7 +297,8 @@ def _search(
 def _objectives(p: Plan) -> SearchObjectives:
     """The search's objectives (:func:`~jaxplaus.assess.objective.search_objectives`)."""
     s = p.settings
-    return search_objectives(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features, s.full_loss)
+    return search_objectives(p.model, p.patterns, s.warmup, p.space, s.jitter, s.lagged_features, s.full_loss,
+                             p.generations)
 
 
 def _search_record(result: S.SearchResult, objectives: SearchObjectives) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def _optuna_runs(s: BenchmarkSettings, strategy: str, seed: int) -> tuple[list[d
     p = optuna_plan(s, seed)
     r = p.settings
     batch = optuna_batch(s, p)
-    objectives = search_objectives(p.model, p.patterns, r.warmup, p.space, r.jitter, r.lagged_features, r.full_loss)
+    objectives = search_objectives(p.model, p.patterns, r.warmup, p.space, r.jitter, r.lagged_features, r.full_loss,
+                                   s.budget // batch)
     out = optuna_search(objectives, p.space, strategy, n_tasks=len(p.patterns), batch=batch,
                         generations=s.budget // batch, seed=seed, dtype=r.search_dtype)
     tv = time.perf_counter()
