@@ -3,7 +3,7 @@
 Every failure is one line on stderr that names the value or file and what to do, exit status 2
 for bad input and 1 when the machine refuses, no traceback, and nothing half-written: files
 written before are byte-identical afterwards. Most cases run no search; the disk-full cases and
-the report share one tiny finished run (pattern A, budget 64, one restart lane).
+the report share one small finished run (test_cli.py's LIF run, without robustness).
 """
 
 import errno
@@ -26,9 +26,12 @@ from jaxplaus import results as R
 from jaxplaus import search as S
 from jaxplaus.assess import plan, versions
 from jaxplaus.assess import run as run_module
+from test_cli import LIF_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--patterns", "A", "--budget", "64", "--restarts", "1"]
+# test_cli.py's LIF run (the suite runs that file first in this process group): its compiled
+# programs come from the persistent compilation cache (with --robustness-copies 0 added, none)
+TINY = LIF_ARGS[1:]
 QUIET = ["--quiet", "--no-report", "--robustness-copies", "0"]
 
 
@@ -146,7 +149,7 @@ def test_disk_full_at_a_checkpoint_keeps_the_settings_and_says_resume(capsys, tm
     _fails(capsys, ["assess", *TINY, *QUIET, "--out", str(out)], 1, "checkpoint.npz", "No space left on device",
            "free some space", f"jaxplaus assess --out {out} --resume")
     assert sorted(os.listdir(out)) == [R.SETTINGS]  # no temporary file, no lock file left
-    assert R.RunDirectory(out).read_settings()["settings"]["patterns"] == ["tonic_spiking"]
+    assert R.RunDirectory(out).read_settings()["settings"]["patterns"] == ["tonic_spiking", "tonic_bursting"]
 
 
 def test_disk_full_at_the_results_loses_nothing_and_resume_finishes(capsys, tmp_path, monkeypatch, finished):

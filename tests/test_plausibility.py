@@ -32,7 +32,8 @@ from jaxplaus.models.base import Model, Parameter, Physiology, table_box
 
 adex_module = importlib.import_module("jaxplaus.models.adex")  # the module (jaxplaus.models.adex is the Model)
 PATTERNS = ["tonic_spiking", "phasic_spiking"]
-KW = dict(budget=16 * 2 * 30, restarts=2, seed=0, population_size=16, robustness_copies=8, chunk=10)
+# 16 robustness copies, as test_assess.py's run: the same compiled robustness kernel (the cache)
+KW = dict(budget=16 * 2 * 30, restarts=2, seed=0, population_size=16, robustness_copies=16, chunk=10)
 
 
 # ----------------------------------------------------------------------------- the boxes
