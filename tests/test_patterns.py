@@ -14,6 +14,7 @@ import pytest
 
 import jaxplaus as jp
 from jaxplaus import models, patterns
+from jaxplaus.patterns import features
 from jaxplaus.patterns.base import DEFAULT_WARMUP
 
 NAMES = patterns.names()
@@ -312,6 +313,34 @@ def test_winners_that_exploited_a_loophole_fail(model_name, name, params, reason
     gain = params.pop("gain")
     verdict = patterns.get(name).check(models.get(model_name), params, gain)
     assert not verdict.passed and any(reason in f for f in verdict.failed), verdict.failed
+
+
+# the ninth session's izhikevich2004 winner of inhibition-induced spiking (README, seed 0)
+RINGING = {"a": 0.3036459982395172, "b": -1.2000000476837158, "c": -54.08479309082031, "d": -1.8548545837402344,
+           "mn": 7.299788475036621, "bias": 125.83454895019531, "tau": 0.41839441657066345}
+RINGING_GAIN = 0.7807080149650574
+
+
+def test_a_rest_that_rings_from_sample_to_sample_is_no_rest():
+    """A candidate whose Euler map cycles at the baseline instead of resting fails the steady
+    rest, and that alone; the ringing is checked on figure1.m's update written out in numpy."""
+    p = patterns.get("inhibition_induced_spiking")
+    warmup = DEFAULT_WARMUP
+    x, prm = p.stimulus()[0] * RINGING_GAIN, RINGING
+    v, u, trace = -70.0, RINGING["b"] * -70.0, []
+    for _ in range(warmup):  # figure1.m: v first, then u with the new v; reset above 30
+        v = v + prm["tau"] * (0.04 * v * v + prm["mn"] * v + prm["bias"] - u + x)
+        u = u + prm["tau"] * prm["a"] * (prm["b"] * v - u)
+        if v > 30.0:
+            v, u = prm["c"], u + prm["d"]
+        trace.append(v)
+    tail = np.asarray(trace[-features.REST_TAIL:])
+    swing = tail.max() - tail.min() - abs(tail[-1] - tail[0])
+    assert swing > 100.0  # mV: it rings, it does not drift
+    verdict = p.check(models.get("izhikevich2004"), RINGING, RINGING_GAIN)
+    assert not verdict.passed
+    assert len(verdict.failed) == 1 and verdict.failed[0].startswith("at rest the voltage swings"), verdict.failed
+    assert verdict.features["rest_swing"] == pytest.approx(swing, rel=1e-6)
 
 
 def test_blown_up_candidate_is_a_failed_candidate():

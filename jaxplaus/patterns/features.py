@@ -31,6 +31,9 @@ none), ``control_spikes`` (spikes of the control run, the protocol shrunk to a h
 departure from the initial input and watched for twice its length: a response must be caused
 by the stimulus, not by slow intrinsic firing or a divergence from an unstable rest),
 ``v_rest`` (the voltage on the last warm-up sample, or the first sample if there is no warm-up),
+``rest_swing`` (over the warm-up's last ``REST_TAIL`` samples, from ``warmup / REST_CHECK_FROM`` on:
+how far the voltage swings beyond its net drift, ``hi - lo - |last - first|``; 0 for a voltage at
+rest or drifting monotonically towards it, large for one that rings around it),
 ``v_hi``/``v_lo`` (the highest and lowest voltage of the protocol; ``v_span`` their difference),
 ``v_end`` (the last sample), and the post-spike record, restarted at every spike at or after
 ``post_start`` (and started at ``post_start`` itself): ``post_v0`` (the first voltage after the
@@ -52,6 +55,7 @@ from jaxplaus.simulate import Reducer
 
 N_WINDOWS = 3
 REST_CHECK_FROM = 2  # spikes in the warm-up count from warmup / 2 on (the start is a transient)
+REST_TAIL = 10  # samples: the warm-up's last samples whose swing rest_swing measures
 TURN_FLOOR = 0.01  # a turning point counts if its swing exceeds this share of the first swing
 _BIG = 1e9
 
@@ -139,6 +143,9 @@ class Record(NamedTuple):
     post: Post
     rest_spikes: jax.Array
     v_rest: jax.Array
+    tail_first: jax.Array  # the voltage on the first sample of the warm-up's tail (see rest_tail_start)
+    tail_hi: jax.Array  # the highest and lowest voltage of the tail (-_BIG, _BIG if it is empty)
+    tail_lo: jax.Array
     v_hi: jax.Array
     v_lo: jax.Array
     v_end: jax.Array
@@ -159,6 +166,7 @@ class Features(NamedTuple):
     rest_spikes: jax.Array  # spikes in the warm-up after its first 1/REST_CHECK_FROM
     control_spikes: jax.Array  # spikes of the control run after its warm-up (see Pattern.control_stimulus)
     v_rest: jax.Array
+    rest_swing: jax.Array  # the voltage's swing beyond its net drift over the warm-up's tail (0: steady)
     v_hi: jax.Array  # the highest and lowest voltage of the protocol
     v_lo: jax.Array
     v_span: jax.Array  # v_hi - v_lo over the protocol, > 0
@@ -193,8 +201,8 @@ def init(dtype) -> Record:
     post = Post(
         v0=z, v_max=z - _BIG, direction=z + NOT_STARTED, extreme=z, last_turn=z, n_turns=z, first_swing=z, last_swing=z
     )
-    return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post,
-                  rest_spikes=z, v_rest=z, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
+    return Record((window,) * N_WINDOWS, (z,) * N_WINDOWS, post, rest_spikes=z, v_rest=z,
+                  tail_first=z, tail_hi=z - _BIG, tail_lo=z + _BIG, v_hi=z - _BIG, v_lo=z + _BIG, v_end=z)
 
 
 def _update_window(w: Window, current_burst, k, v, spike, start, end, gap) -> tuple[Window, jax.Array]:
@@ -263,6 +271,13 @@ def _update_post(p: Post, k, v, spike, spec: FeatureSpec) -> Post:
     )
 
 
+def rest_tail_start(spec: FeatureSpec):
+    """The first sample of the warm-up's tail, whose swing ``rest_swing`` measures: ``REST_TAIL``
+    samples before the protocol, but not before ``warmup / REST_CHECK_FROM`` (the start is a
+    transient); the tail is empty without a warm-up."""
+    return jnp.maximum(spec.warmup - REST_TAIL, spec.warmup // REST_CHECK_FROM)
+
+
 def _in_protocol(k, spec: FeatureSpec):
     """Whether sample ``k`` lies in the protocol (after the warm-up, before any padding)."""
     return (k >= spec.warmup) & (k < spec.warmup + spec.n_samples)
@@ -315,6 +330,8 @@ def finish(r: Record, control, spec: FeatureSpec) -> Features:
         rest_spikes=r.rest_spikes,
         control_spikes=control,
         v_rest=r.v_rest,
+        rest_swing=jnp.where(r.tail_hi >= r.tail_lo,
+                             jnp.maximum(r.tail_hi - r.tail_lo - jnp.abs(r.v_rest - r.tail_first), 0), 0),
         v_hi=r.v_hi,
         v_lo=r.v_lo,
         v_span=jnp.maximum(r.v_hi - r.v_lo, jnp.finfo(dtype).tiny),

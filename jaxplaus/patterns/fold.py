@@ -3,7 +3,8 @@ full update, and the phases (:class:`jaxplaus.simulate.Phase`) that fold runs of
 changing only part of the carry, each in a loop of its own.
 
 The warm-up changes the rest checks alone: the windows and the post-spike record start in the
-protocol. The protocol, up to each window's end in turn, changes that window and the extremes
+protocol. Before its tail (``features.rest_tail_start``) only the spikes at rest can change;
+in the tail, the tail's voltages and ``v_rest`` too. The protocol, up to each window's end in turn, changes that window and the extremes
 (and ``v_rest``, the first sample's voltage when there is no warm-up); its samples after the
 last window, the extremes. Each of these is split at ``post_start``: from there on, the
 post-spike record changes too (most patterns have none: their ``post_start`` is the protocol's
@@ -23,6 +24,7 @@ from jaxplaus.patterns.features import (
     FeatureSpec,
     Record,
     _in_protocol,
+    rest_tail_start,
     _update_post,
     _update_window,
     init,
@@ -42,12 +44,24 @@ def update(r: Record, sample, spec: FeatureSpec) -> Record:
                       **_protocol_extremes(r, sample, spec), **_post(r, sample, spec))
 
 
-def _rest_checks(r: Record, sample, spec: FeatureSpec) -> dict:
-    """The carry's rest checks after ``sample``: ``rest_spikes`` and ``v_rest``."""
+def _rest_spikes(r: Record, sample, spec: FeatureSpec) -> dict:
+    """The carry's spikes at rest after ``sample``."""
     k = sample.k
     in_check = (k >= spec.warmup // REST_CHECK_FROM) & (k < spec.warmup)
-    return {"rest_spikes": r.rest_spikes + (sample.spike & in_check),
-            "v_rest": jnp.where(k == jnp.maximum(spec.warmup - 1, 0), sample.v, r.v_rest)}
+    return {"rest_spikes": r.rest_spikes + (sample.spike & in_check)}
+
+
+def _rest_checks(r: Record, sample, spec: FeatureSpec) -> dict:
+    """The carry's rest checks after ``sample``: the spikes at rest, the warm-up tail's
+    voltages and ``v_rest``."""
+    k, v = sample.k, sample.v
+    tail_start = rest_tail_start(spec)
+    in_tail = (k >= tail_start) & (k < spec.warmup)
+    return {**_rest_spikes(r, sample, spec),
+            "tail_first": jnp.where(in_tail & (k == tail_start), v, r.tail_first),
+            "tail_hi": jnp.where(in_tail, jnp.maximum(r.tail_hi, v), r.tail_hi),
+            "tail_lo": jnp.where(in_tail, jnp.minimum(r.tail_lo, v), r.tail_lo),
+            "v_rest": jnp.where(k == jnp.maximum(spec.warmup - 1, 0), v, r.v_rest)}
 
 
 def _protocol_extremes(r: Record, sample, spec: FeatureSpec) -> dict:
@@ -86,17 +100,21 @@ def _warmup_update(r: Record, sample, spec: FeatureSpec) -> Record:
     return r._replace(**_rest_checks(r, sample, spec))
 
 
+def _before_tail_update(r: Record, sample, spec: FeatureSpec) -> Record:
+    return r._replace(**_rest_spikes(r, sample, spec))
+
+
 def _phase(end, fold) -> Phase:
     return Phase(end=end, update=lambda c, s: fold(c, s, s.context))
 
 
 def phases() -> tuple[Phase, ...]:
-    """The feature reducer's phases by window: the warm-up; each window up to its end, then the
-    rest of the protocol, each first without the post-spike record (up to ``post_start``), then
-    with it; then the samples past the protocol, where a padded stimulus runs on and nothing
-    changes."""
+    """The feature reducer's phases by window: the warm-up before its tail, and its tail; each
+    window up to its end, then the rest of the protocol, each first without the post-spike
+    record (up to ``post_start``), then with it; then the samples past the protocol, where a
+    padded stimulus runs on and nothing changes."""
     phase = _phase
-    out = [phase(lambda spec: spec.warmup, _warmup_update)]
+    out = [phase(rest_tail_start, _before_tail_update), phase(lambda spec: spec.warmup, _warmup_update)]
     ends = [lambda spec, i=i: jnp.asarray(spec.end)[i] for i in range(N_WINDOWS)]
     for window, end in enumerate(ends):
         out.append(phase(lambda spec, end=end: jnp.minimum(end(spec), spec.post_start), _phase_update(window, False)))
