@@ -3,15 +3,15 @@ full update, and the phases (:class:`jaxplaus.simulate.Phase`) that fold runs of
 changing only part of the carry, each in a loop of its own.
 
 The warm-up changes the rest checks alone: the windows and the post-spike record start in the
-protocol. Before its tail (``features.rest_tail_start``) only the spikes at rest can change;
-in the tail, the tail's voltages and ``v_rest`` too. The protocol, up to each window's end in turn, changes that window and the extremes
-(and ``v_rest``, the first sample's voltage when there is no warm-up); its samples after the
-last window, the extremes. Each of these is split at ``post_start``: from there on, the
-post-spike record changes too (most patterns have none: their ``post_start`` is the protocol's
-end). Windows are in time order and do not overlap (``make_spec``), so a window's samples all
-lie in its own phases; an unused window (``start == end == 0``) has none. Past the protocol
-(the padding of a stimulus padded to a suite's longest) nothing changes: that phase's loop
-carries the step alone.
+protocol. Before its tail (``features.rest_tail_start``) only the spikes at rest can change; in
+the tail, the tail's voltages and ``v_rest`` too. The protocol, up to each window's end in
+turn, changes that window and the extremes (and ``v_rest``, the first sample's voltage when
+there is no warm-up); its samples after the last window, the extremes. Each of these is split
+at ``post_start``: from there on, the post-spike record changes too (most patterns have none:
+their ``post_start`` is the protocol's end). Windows are in time order and do not overlap
+(``make_spec``), so a window's samples all lie in its own phases; an unused window (``start ==
+end == 0``) has none. Past the protocol (the padding of a stimulus padded to a suite's longest)
+nothing changes: that phase's loop carries the step alone.
 """
 
 from __future__ import annotations
