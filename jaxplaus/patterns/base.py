@@ -39,7 +39,7 @@ AT_REST = Criterion(
 # drift towards rest but not swing around it by more than MAX_REST_SWING of the protocol's voltage
 # range (rest_swing: the tail's range beyond its net drift). A model integrated with a step too
 # long for its stiffness rings from sample to sample instead (izhikevich2004 winners of
-# inhibition-induced spiking cycled through -230, -120 and -40 at a step of 0.42 ms, 0.29 to 0.69
+# inhibition-induced spiking cycled through -230, -120 and -40 at a step of 0.42 ms, 0.46 to 0.69
 # of their range; an AdEx winner oscillated at 0.33), which no spike count sees. The figure1.m
 # references swing 0 (they settle monotonically); the other winners of the ninth session's runs of
 # every shipped model (README tables), at most 6e-5, in float64 and float32.

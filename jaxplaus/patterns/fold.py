@@ -24,10 +24,10 @@ from jaxplaus.patterns.features import (
     FeatureSpec,
     Record,
     _in_protocol,
-    rest_tail_start,
     _update_post,
     _update_window,
     init,
+    rest_tail_start,
 )
 from jaxplaus.simulate import Phase, Reducer
 
