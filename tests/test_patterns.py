@@ -577,7 +577,7 @@ def test_a_long_search_screens_in_phases_by_window_with_the_same_losses():
     suite losses are the same bit for bit, on patterns with windows and a post-spike record,
     with random candidates of which some blow up."""
     from jaxplaus._precision import precision
-    from jaxplaus.assess.objective import PHASES_FROM_GENERATIONS, SuiteLoss, batched_loss, search_objectives
+    from jaxplaus.assess.objective import PHASES_FROM_GENERATIONS, batched_loss, search_objectives
     from jaxplaus.search import search_space
 
     pats = tuple(patterns.get(n) for n in ("tonic_bursting", "subthreshold_oscillations", "depolarizing_after_potential"))

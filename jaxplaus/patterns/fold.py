@@ -51,17 +51,22 @@ def _rest_spikes(r: Record, sample, spec: FeatureSpec) -> dict:
     return {"rest_spikes": r.rest_spikes + (sample.spike & in_check)}
 
 
+def _v_rest(r: Record, sample, spec: FeatureSpec) -> dict:
+    """The carry's ``v_rest`` after ``sample``: the last warm-up sample's voltage (the first
+    sample's without a warm-up)."""
+    return {"v_rest": jnp.where(sample.k == jnp.maximum(spec.warmup - 1, 0), sample.v, r.v_rest)}
+
+
 def _rest_checks(r: Record, sample, spec: FeatureSpec) -> dict:
     """The carry's rest checks after ``sample``: the spikes at rest, the warm-up tail's
     voltages and ``v_rest``."""
     k, v = sample.k, sample.v
     tail_start = rest_tail_start(spec)
     in_tail = (k >= tail_start) & (k < spec.warmup)
-    return {**_rest_spikes(r, sample, spec),
+    return {**_rest_spikes(r, sample, spec), **_v_rest(r, sample, spec),
             "tail_first": jnp.where(in_tail & (k == tail_start), v, r.tail_first),
             "tail_hi": jnp.where(in_tail, jnp.maximum(r.tail_hi, v), r.tail_hi),
-            "tail_lo": jnp.where(in_tail, jnp.minimum(r.tail_lo, v), r.tail_lo),
-            "v_rest": jnp.where(k == jnp.maximum(spec.warmup - 1, 0), v, r.v_rest)}
+            "tail_lo": jnp.where(in_tail, jnp.minimum(r.tail_lo, v), r.tail_lo)}
 
 
 def _protocol_extremes(r: Record, sample, spec: FeatureSpec) -> dict:
@@ -82,7 +87,7 @@ def _phase_update(window: int | None, post: bool):
     last window), with the post-spike record when ``post``."""
 
     def phase_update(r: Record, sample, spec: FeatureSpec) -> Record:
-        changed = {"v_rest": _rest_checks(r, sample, spec)["v_rest"], **_protocol_extremes(r, sample, spec)}
+        changed = {**_v_rest(r, sample, spec), **_protocol_extremes(r, sample, spec)}
         if post:
             changed.update(_post(r, sample, spec))
         if window is not None:
