@@ -252,9 +252,9 @@ def test_nan_region_and_early_stop(name):
 
 @pytest.mark.parametrize("lane_pool", [1, 3])
 def test_solved_tasks_leave_the_batch_without_changing_any_result(lane_pool):
-    """Solved tasks' lanes leave the simulated batch every REBATCH_EVERY generations (with a lane
-    pool, the unsolved tasks' next lanes take their places); the outcome does not depend on the
-    chunks."""
+    """Solved tasks' lanes leave the simulated batch after the generation that solved them (with a
+    lane pool, the unsolved tasks' next lanes take their places); the outcome does not depend on
+    the chunks."""
 
     def mixed(params, task):  # tasks 0, 2, 3, 4: zero regions; tasks 1, 5: never zero
         return hostile(params, jnp.where((task == 1) | (task == 5), 1, 0))
@@ -462,7 +462,9 @@ def test_the_gain_bounds_default_to_the_models_own():
     assert S.search_space("lif", gain=(0.5, 2.0)).bounds()[S.GAIN] == (0.5, 2.0)
 
 
-def test_solved_tasks_leave_the_batch_at_the_next_multiple_of_rebatch_every():
+def test_a_solved_task_leaves_the_batch_after_the_generation_that_solved_it():
+    """Generation by generation (chunk=1), whatever ``rebatch_every``: task 0 is in the batch up
+    to the generation that solved it and out from the next."""
     for every in (1, 7):
         batch, solved = [], []
 
@@ -473,22 +475,27 @@ def test_solved_tasks_leave_the_batch_at_the_next_multiple_of_rebatch_every():
         S.run_search(hostile, SPACE, "cma_es", population_size=8, generations=40, restarts=2, n_tasks=2, seed=0,
                      chunk=1, rebatch_every=every, on_chunk=record)
         first = solved.index(True) + 1  # generations done when task 0 (solvable) was first solved
-        rebatched = -(-first // every) * every  # the next multiple of rebatch_every: the batch is set anew
-        assert batch == [done <= rebatched for done in range(1, 41)], (every, first)  # out from the next generation
+        assert 1 < first < 40 and batch == [done <= first for done in range(1, 41)], (every, first)
     with pytest.raises(ValueError, match="rebatch_every must be a positive int, got 0"):
         S.run_search(hostile, SPACE, generations=2, rebatch_every=0)
 
 
-def test_simulated_counts_frozen_lanes_while_their_task_stays_in_the_batch():
-    for every in (1, 7):
-        r = S.run_search(hostile, SPACE, "cma_es", population_size=8, generations=40, restarts=2, n_tasks=2, seed=0,
-                         rebatch_every=every)
+def test_no_frozen_lane_is_simulated_a_solving_generation_ends_the_period():
+    """In one chunk (one compiled loop a period), the generation that solves task 0 ends the
+    period: its lanes are simulated exactly as long as they are evaluated, never frozen, and the
+    result is the one generation by generation gives."""
+    for every in (1, 7, 40):
+        kw = dict(population_size=8, generations=40, restarts=2, n_tasks=2, seed=0, rebatch_every=every)
+        r = S.run_search(hostile, SPACE, "cma_es", **kw)
         solved_after = int(r.task_zero_evaluations[0]) // (8 * 2)  # generations until task 0 was solved
-        rebatched = -(-solved_after // every) * every  # it left the batch then
+        assert 1 < solved_after < 40
         np.testing.assert_array_equal(r.evaluations[0], solved_after * 8)  # frozen: no more evaluations
-        np.testing.assert_array_equal(r.simulated[0], rebatched * 8)  # but simulated while in the batch
+        np.testing.assert_array_equal(r.simulated[0], solved_after * 8)  # and no more simulations
         np.testing.assert_array_equal(r.simulated[1], 40 * 8)  # never solved: always simulated
         np.testing.assert_array_equal(r.evaluations[1], 40 * 8)
+        stepped = S.run_search(hostile, SPACE, "cma_es", chunk=1, **kw)
+        for name in ("best_loss", "best_z", "evaluations", "simulated", "history"):
+            np.testing.assert_array_equal(getattr(stepped, name), getattr(r, name), err_msg=name)
 
 
 def lucky(params, task):

@@ -167,8 +167,8 @@ class Settings:
         cli={"type": float}, check=checks.number_in(0, 1, note=" (0: every restart uniformly random)"), legacy=0.0,
     )
     rebatch_every: int = _option(
-        20, "generations between the settings of the simulated batch: a solved pattern leaves it at the next "
-        "multiple", cli={"type": int}, check=checks.at_least(1), legacy=20,
+        20, "the most generations between the settings of the simulated batch (a solved pattern leaves it after "
+        "the generation that solved it)", cli={"type": int}, check=checks.at_least(1), legacy=20,
     )
     full_loss: str = _option(
         "zeros", "'every': each candidate scores the complete loss (protocol and control runs) at its worst of 3 "

@@ -1,7 +1,8 @@
 """The batch of lanes: which of the state's ``T x R`` lanes a period of generations simulates.
 
-Solved tasks' lanes leave the batch and unsolved tasks' join it (the lane pool), on fixed
-generations (``rebatch_every``), so neither chunking nor a resume changes a result. The batch is
+Solved tasks' lanes leave the batch and unsolved tasks' join it (the lane pool) when a period
+ends (after a generation that solved a task of the batch, or ``rebatch_every`` generations),
+decided from the state alone, so neither chunking nor a resume changes a result. The batch is
 padded to a power of two (few compiled sizes) and, split over devices, filled so each device
 holds an equal share (:func:`per_device`).
 """
@@ -57,8 +58,8 @@ def active_lanes(config: SearchConfig, solved: np.ndarray) -> np.ndarray:
 
 def rebatch(config: SearchConfig, state: SearchState) -> SearchState:
     """Set the batch (:func:`active_lanes`) and the donors (the solved tasks) for the next
-    ``rebatch_every`` generations. Both are decided on fixed generations and kept in the state,
-    so neither chunking nor a resume changes a result."""
+    period. Both are decided from the state alone and kept in it, so neither chunking nor a
+    resume changes a result."""
     solved = np.any(np.asarray(state.lanes.best_loss) <= 0, axis=1)
     return state.replace(batch=jnp.asarray(active_lanes(config, solved)), donors=jnp.asarray(solved))
 

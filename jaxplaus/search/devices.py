@@ -6,7 +6,8 @@ A search's lanes are independent, so the batch of lanes a period of generations 
 populations. The rest of the search state (every lane's best, the history, the key) is kept
 replicated on every device, so each process can read it between chunks (checkpoints,
 progress, the float64 judge) without a gather of its own; it stays on the devices, and only
-the lanes' exchange at the end of a period (every ``rebatch_every`` generations at most)
+the lanes' exchange at the end of a period (a generation that solved a task, or
+``rebatch_every`` generations)
 crosses devices.
 
 With ``jax.distributed.initialize`` called, ``jax.devices()`` holds every process's devices and

@@ -5,8 +5,9 @@ Everything runs in one compiled program: the generations are an on-device loop
 (``lax.fori_loop`` with a traced trip count, so chunks of any length share it), and the
 strategy states of the batch's lanes (of ``n_tasks`` tasks, e.g. the firing patterns a caller
 asks for) are vmapped. Python only sees the state between chunks of generations, to report
-progress and write checkpoints, and every ``rebatch_every`` generations, to set the lanes the
-next generations simulate: solved tasks' lanes leave the batch, unsolved tasks' may join it.
+progress and write checkpoints, and at the end of each period (a generation that solved a task
+of the batch, or ``rebatch_every`` generations), to set the lanes the next generations
+simulate: solved tasks' lanes leave the batch, unsolved tasks' may join it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from jaxplaus.search.space import SearchSpace
 from jaxplaus.search.state import LaneState, SearchState, state_from_arrays, state_to_arrays
 from jaxplaus.search.strategies import Strategy
 
-REBATCH_EVERY = 20  # generations: how often the simulated batch and the donor pool are set
+REBATCH_EVERY = 20  # generations: the longest period between two settings of the batch and the donor pool
 
 
 def _rng():
@@ -120,15 +121,31 @@ def generation(
     return Carry(lanes, history, key, g + 1)
 
 
+def solved_in_batch(config: SearchConfig, best_loss, batch_lanes) -> Any:
+    """Whether a lane of the batch holds a zero (``best_loss``, ``batch_lanes``: the batch's lanes,
+    or the state's ``[T, R]`` lanes and its batch mask), so the period ends: with
+    ``config.stop_at_zero``, a solved task leaves the batch after the generation that solved it."""
+    return config.stop_at_zero & (batch_lanes & (best_loss <= 0)).any()
+
+
 def _loop(config: SearchConfig, objectives: tuple, carry: Carry, batch: Batch, n, pool_z, pool_ok) -> Carry:
-    """``n`` generations of the batch (a traced int32: chunks of any length share one program).
+    """Up to ``n`` generations of the batch (a traced int32: chunks of any length share one
+    program): at least one, and none after the first that gives a lane of the batch a zero
+    (:func:`solved_in_batch`), so no solved task's lanes are simulated, frozen, while the
+    unsolved ones wait for them.
 
     Args:
         carry: the batch's lanes and their history. batch: which lanes they are.
         pool_z: ``[T, D]`` each task's solution; pool_ok: ``[T]`` bool, the donors.
     """
     alg = strategies.build(config.strategy, config.population_size, config.space.num_dims, config.np_dtype)
-    return lax.fori_loop(0, n, lambda _, c: generation(config, alg, objectives, c, batch, pool_z, pool_ok), carry)
+    start, end = carry.generation, carry.generation + n
+
+    def more(c: Carry):
+        return (c.generation < end) & ((c.generation == start) | ~solved_in_batch(config, c.lanes.best_loss,
+                                                                                   ~batch.padding))
+
+    return lax.while_loop(more, lambda c: generation(config, alg, objectives, c, batch, pool_z, pool_ok), carry)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
@@ -156,12 +173,13 @@ def advance(
 
 
 @jax.jit
-def written_back(state: SearchState, carry: Carry, scatter, n) -> SearchState:
+def written_back(state: SearchState, carry: Carry, scatter) -> SearchState:
     """``state`` with the batch's lanes ``carry`` (from :func:`advance`, replicated) put back at
-    ``scatter [S]`` (out of range: dropped), after ``n`` generations; the history of the lanes
-    left out records their (unchanging) best loss. Everything replicated: no communication."""
+    ``scatter [S]`` (out of range: dropped); the history of the lanes left out records their
+    (unchanging) best loss over the generations ``carry`` ran. Everything replicated: no
+    communication."""
     steps = jnp.arange(state.history.shape[2])
-    written = (steps >= state.generation) & (steps < state.generation + n)
+    written = (steps >= state.generation) & (steps < carry.generation)
     history = jnp.where(written, state.lanes.best_loss[..., None], state.history)
     back = lambda x, y: _flat(x).at[scatter].set(y, mode="drop").reshape(x.shape)  # noqa: E731
     return state.replace(lanes=jax.tree.map(back, state.lanes, carry.lanes), history=back(history, carry.history),
@@ -190,7 +208,8 @@ def _flat(x: jax.Array) -> jax.Array:
 
 def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n: int,
                   placement: Placement) -> SearchState:
-    """Run ``n`` generations of the lanes in ``state.batch`` only; the others keep their state.
+    """Run up to ``n`` generations of the lanes in ``state.batch`` only (fewer when one gives a
+    lane of the batch a zero: :func:`_loop`); the others keep their state.
 
     The batch's lanes and history rows are gathered and advanced on the devices
     (:func:`advance`, from its stored program where there is one: :mod:`jaxplaus.search.stored`),
@@ -212,7 +231,7 @@ def advance_batch(config: SearchConfig, objectives: tuple, state: SearchState, n
         advance, (config, objectives, placement), stored.static_key(config, *objectives, placement),
         (state, gather, batch, n_dev, pool_z), out_tree=_carry_tree(state),
     ))
-    return written_back(state, carry, scatter, n_dev)
+    return written_back(state, carry, scatter)
 
 
 # ============================================================================ running a search
@@ -260,20 +279,22 @@ def _start_state(config: SearchConfig, seed: int, initial: SearchState | Mapping
 
 def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int, on_chunk, every: int, judge,
          placement: Placement):
-    """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations (each cut
-    where the batch is set again, every ``every`` generations, after ``judge`` judged the new
-    zeros), calling ``on_chunk(state, generations_done)`` after each. The state stays on
-    ``placement``'s devices, replicated; what the host sets between periods is placed there."""
+    """Run ``state`` to ``config.generations``, in chunks of ``chunk`` generations, calling
+    ``on_chunk(state, generations_done)`` after each. Each chunk runs in periods: the batch is
+    set again (after ``judge`` judged the new zeros) every ``every`` generations and after a
+    generation that solved a task of the batch (which ends the period). Both are decided from
+    the state alone, so the chunks change no result. The state stays on ``placement``'s devices,
+    replicated; what the host sets between periods is placed there."""
     state = placement.put(state)
     done = int(state.generation)
     while done < config.generations:
         end = min(done + chunk, config.generations)
         while done < end:
-            if done % every == 0:
+            if done % every == 0 or solved_in_batch(config, np.asarray(state.lanes.best_loss), np.asarray(state.batch)):
                 state = rebatch(config, state if judge is None else accepted(config, state, judge))
             n = min(end - done, every - done % every)
             state = advance_batch(config, objectives, placement.put(state), n, placement)
-            done += n
+            done = int(state.generation)
         if on_chunk is not None:
             on_chunk(state, done)
     return state if judge is None else placement.put(accepted(config, state, judge))  # the last generations' zeros
@@ -307,8 +328,8 @@ def run_search(
     ask / evaluate / tell in an on-device loop, vmapped over lanes. Each lane starts from a
     uniformly random mean (or population) in the unit cube and restarts in place, keeping its
     best-so-far, when its spread collapses, it stagnates or its state turns non-finite
-    (:mod:`jaxplaus.search.lane`). With ``stop_at_zero`` a solved task's lanes are frozen, and
-    leave the batch at the next multiple of ``rebatch_every`` generations, where unsolved
+    (:mod:`jaxplaus.search.lane`). With ``stop_at_zero`` a solved task's lanes leave the batch
+    after the generation that solved it, where unsolved
     tasks' next lanes take their places (:func:`~jaxplaus.search.batch.active_lanes`). Each lane draws its own random
     numbers (the key folded with its task and its own index), whichever lanes share its batch.
     The objectives are static arguments: equal (hashable) objectives reuse the compiled program.
@@ -337,8 +358,9 @@ def run_search(
             (picked at random; population-based strategies: one member of the population).
         pin: ``name -> value`` (physical units) held (clipped to the bounds) in the pinned
             lanes, the last ``pinned_lanes`` (0 to ``restarts``) of every ``restarts`` lanes.
-        rebatch_every: solved tasks leave the simulated batch (and join the donor pool) at the
-            next multiple of this many generations (default :data:`REBATCH_EVERY`).
+        rebatch_every: the longest period, in generations, between two settings of the batch
+            and the donor pool (default :data:`REBATCH_EVERY`); a period also ends after a
+            generation that solved a task of the batch, and its lanes leave at once.
         confirm_jitter: a loss of 0 counts only if two copies moved by ``x (1 +- confirm_jitter)``
             score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
         confirm_objective: a loss of 0 counts only if this (hashable) objective scores the point

@@ -81,8 +81,9 @@ class SearchState(_Replace):
     Attributes:
         lanes: the :class:`LaneState` of every lane, leaves ``[T, R, ...]``.
         history: ``[T, R, G]`` each lane's best loss after each generation (inf where not run).
-        batch: ``[T, R]`` bool, the lanes simulated in the current period of ``rebatch_every``
-            generations (set at the period's start, see :func:`jaxplaus.search.engine.rebatch`).
+        batch: ``[T, R]`` bool, the lanes simulated in the current period (set at the period's
+            start, see :func:`jaxplaus.search.batch.rebatch`; a period ends after a generation
+            that solved a task of the batch, or after ``rebatch_every`` generations).
         accepted: ``[T]`` bool, the tasks whose zero ``run_search(accept=...)`` accepted (a
             rejected zero is no zero: its task searches on).
         donors: ``[T]`` bool, the solved tasks whose solutions restarts may start from in the
