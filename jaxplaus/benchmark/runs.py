@@ -4,7 +4,7 @@ A *run* is one (strategy, seed, pattern): its runtime is the objective evaluatio
 search's wall-clock seconds) spent until its first validated pass: the search's first confirmed
 zero whose point the strict float64 validator passes. A run without one is right-censored at
 what it spent in all. The evosax strategies run through :func:`jaxplaus.assess.assess` (the
-patterns as tasks, ``restarts`` lanes each); the Optuna samplers through
+patterns as tasks, ``restarts`` lanes each, no lane pool: each pattern spends its own budget); the Optuna samplers through
 :func:`~jaxplaus.benchmark.optuna_strategies.optuna_search` with the same objectives, budget
 and validation (:func:`jaxplaus.assess.validation.first_verdicts`). Seeds of one strategy share its
 compiled programs (equal objectives and shapes); every Optuna sampler shares one loss kernel.
@@ -56,8 +56,9 @@ def run_row(strategy: str, seed: int, pattern, *, passed: bool, zero_evaluations
 
 def _evosax_runs(s: BenchmarkSettings, strategy: str, seed: int) -> tuple[list[dict], dict]:
     """The runs of an evosax strategy: one :func:`~jaxplaus.assess.assess` of every pattern."""
+    # lane_pool=1: each pattern an independent run on its own budget (no lanes handed over by solved ones)
     a = assess(s.model, s.patterns, strategy=strategy, seed=seed, budget=s.budget, restarts=s.restarts,
-               population_size=s.population_size, robustness_copies=0, chunk=1)
+               population_size=s.population_size, robustness_copies=0, chunk=1, lane_pool=1)
     search_s = a.timing["search_s"]
     rows = [
         run_row(strategy, seed, p, passed=p.passed, zero_evaluations=p.evaluations_to_solve, spent=p.evaluations,

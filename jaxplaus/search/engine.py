@@ -358,9 +358,8 @@ def run_search(
             (picked at random; population-based strategies: one member of the population).
         pin: ``name -> value`` (physical units) held (clipped to the bounds) in the pinned
             lanes, the last ``pinned_lanes`` (0 to ``restarts``) of every ``restarts`` lanes.
-        rebatch_every: the longest period, in generations, between two settings of the batch
-            and the donor pool (default :data:`REBATCH_EVERY`); a period also ends after a
-            generation that solved a task of the batch, and its lanes leave at once.
+        rebatch_every: the longest period between two settings of the batch and the donor pool
+            (default :data:`REBATCH_EVERY`); a generation that solves a task also ends one.
         confirm_jitter: a loss of 0 counts only if two copies moved by ``x (1 +- confirm_jitter)``
             score 0 too (:mod:`jaxplaus.search.confirm`); 0 turns this off.
         confirm_objective: a loss of 0 counts only if this (hashable) objective scores the point
