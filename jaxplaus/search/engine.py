@@ -253,9 +253,10 @@ def init_state(
     """The state a :func:`run_search` with these arguments starts from (no evaluations).
 
     Also the template :func:`~jaxplaus.search.state.state_from_arrays` needs to read a
-    checkpoint back.
+    checkpoint back. Built under the search's PRNG setting (:func:`_rng`), as :func:`run_search`
+    builds it: the eager work of the strategy's parameters is then compiled once per process.
     """
-    with precision(canonical_dtype(dtype)):
+    with precision(canonical_dtype(dtype)), _rng():
         config = search_config(space, strategy, population_size, generations, restarts, n_tasks, start, dtype,
                                lane_pool)
         return _state.initial_state(config, check_seed(seed))
