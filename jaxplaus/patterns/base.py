@@ -311,16 +311,23 @@ class Pattern:
             ctl = None if control is None else (jnp.asarray(control.v, dtype), jnp.asarray(control.spikes))
             return runs.recorded(jnp.asarray(v, dtype), jnp.asarray(spikes), ctl, self.spec(warmup))
 
-    def verdict(self, features: F.Features, finite=True) -> Verdict:
-        """The strict verdict on ONE candidate's features."""
+    def verdict(self, features: F.Features, finite=True, judged=None) -> Verdict:
+        """The strict verdict on ONE candidate's features.
+
+        ``judged``: ``(misses [n_criteria], loss)``, this pattern's :meth:`misses` and
+        :meth:`loss` of ``features`` (with ``finite``) computed already, e.g. in a compiled batch
+        of patterns (:func:`jaxplaus.assess.strict.strict_verdicts`); None: computed here.
+        """
         values = features.flat()
         finite = bool(finite) and all(bool(np.all(np.isfinite(np.asarray(a, float)))) for a in values.values())
-        computed = self.misses(features)  # once: the failed criteria and the loss both read it
-        misses = np.asarray(computed) if finite else np.ones(len(self.all_criteria))
+        if judged is None:  # once: the failed criteria and the loss both read it
+            computed = self.misses(features)
+            judged = computed, _loss_of(computed, jnp.asarray(finite))
+        misses = np.asarray(judged[0]) if finite else np.ones(len(self.all_criteria))
         failed = tuple(c.describe(features) for c, m in zip(self.all_criteria, misses) if m > 0)
         if not finite:
             failed = ("the dynamics blew up (NaN or inf)",) + failed
-        loss = float(_loss_of(computed, jnp.asarray(finite)))
+        loss = float(judged[1]) if finite else float(NONFINITE_LOSS)
         values = {k: np.asarray(a).tolist() for k, a in values.items()}
         return Verdict(passed=finite and not failed, loss=loss, features=values, failed=failed, finite=finite)
 
