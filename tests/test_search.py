@@ -498,6 +498,19 @@ def test_no_frozen_lane_is_simulated_a_solving_generation_ends_the_period():
             np.testing.assert_array_equal(getattr(stepped, name), getattr(r, name), err_msg=name)
 
 
+def test_once_every_task_is_solved_the_generations_left_are_one_step():
+    """Generation by generation (chunk=1) until the only task is solved, then one step (one
+    chunk, one checkpoint of an assessment) to the end; the result is the one-chunk search's."""
+    calls = []
+    kw = dict(population_size=8, generations=60, restarts=2, n_tasks=1, seed=0)
+    stepped = S.run_search(hostile, SPACE, "cma_es", chunk=1, on_chunk=lambda state, done: calls.append(done), **kw)
+    solved_after = int(stepped.task_zero_evaluations[0]) // (8 * 2)
+    assert 1 < solved_after < 59 and calls == [*range(1, solved_after + 1), 60], calls
+    whole = S.run_search(hostile, SPACE, "cma_es", **kw)
+    for name in ("best_loss", "best_z", "evaluations", "simulated", "history"):
+        np.testing.assert_array_equal(getattr(stepped, name), getattr(whole, name), err_msg=name)
+
+
 def lucky(params, task):
     """Exactly 0 on a dust of isolated points (a chaotic edge's accidental passes), 1 elsewhere."""
     z = S.to_unit(SPACE, params)

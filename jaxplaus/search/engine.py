@@ -284,8 +284,9 @@ def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int
     ``on_chunk(state, generations_done)`` after each. Each chunk runs in periods: the batch is
     set again (after ``judge`` judged the new zeros) every ``every`` generations and after a
     generation that solved a task of the batch (which ends the period). Both are decided from
-    the state alone, so the chunks change no result. The state stays on ``placement``'s devices,
-    replicated; what the host sets between periods is placed there."""
+    the state alone, so the chunks change no result. Once the batch is empty (every task
+    solved), the generations left are one step and one last chunk. The state stays on
+    ``placement``'s devices, replicated; what the host sets between periods is placed there."""
     state = placement.put(state)
     done = int(state.generation)
     while done < config.generations:
@@ -293,7 +294,10 @@ def _run(config: SearchConfig, objectives: tuple, state: SearchState, chunk: int
         while done < end:
             if done % every == 0 or solved_in_batch(config, np.asarray(state.lanes.best_loss), np.asarray(state.batch)):
                 state = rebatch(config, state if judge is None else accepted(config, state, judge))
-            n = min(end - done, every - done % every)
+            idle = not np.any(np.asarray(state.batch))  # every task solved: nothing left to simulate
+            if idle:
+                end = config.generations
+            n = end - done if idle else min(end - done, every - done % every)
             state = advance_batch(config, objectives, placement.put(state), n, placement)
             done = int(state.generation)
         if on_chunk is not None:
