@@ -95,8 +95,7 @@ def strict_verdicts(model, patterns: Sequence, params: Mapping[str, Sequence[flo
         params: ``name -> [P]`` each pattern's point (every model parameter and ``"gain"``).
         warmup: samples of the first input held before each protocol.
         tasks: the indices of the patterns to judge, in the order of the verdicts returned
-            (default: all; the verdicts, a few hundred eager operations each, cost more than
-            the simulation).
+            (default: all).
     """
     patterns = tuple(patterns)
     _, controls, _, ranges = _inputs(patterns, int(warmup))
