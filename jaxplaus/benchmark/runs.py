@@ -4,10 +4,11 @@ A *run* is one (strategy, seed, pattern): its runtime is the objective evaluatio
 search's wall-clock seconds) spent until its first validated pass: the search's first confirmed
 zero whose point the strict float64 validator passes. A run without one is right-censored at
 what it spent in all. The evosax strategies run through :func:`jaxplaus.assess.assess` (the
-patterns as tasks, ``restarts`` lanes each, no lane pool: each pattern spends its own budget); the Optuna samplers through
-:func:`~jaxplaus.benchmark.optuna_strategies.optuna_search` with the same objectives, budget
-and validation (:func:`jaxplaus.assess.validation.first_verdicts`). Seeds of one strategy share its
-compiled programs (equal objectives and shapes); every Optuna sampler shares one loss kernel.
+patterns as tasks, ``restarts`` lanes each, no lane pool: each pattern spends its own budget);
+the Optuna samplers through :func:`~jaxplaus.benchmark.optuna_strategies.optuna_search` with the
+same objectives, budget and validation (:func:`jaxplaus.assess.validation.first_verdicts`).
+Seeds of one strategy share its compiled programs (equal objectives and shapes); every Optuna
+sampler shares one loss kernel.
 """
 
 from __future__ import annotations

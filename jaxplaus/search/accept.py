@@ -4,14 +4,13 @@ A search in one precision can reach loss 0 where a stricter judge (for an assess
 float64 validator) disagrees, for example a spike that float32 rounding lets cross its
 threshold. With ``run_search(accept=judge)``, at every setting of the batch (after a generation
 that solved a task of the batch, and every ``rebatch_every`` generations; before the solved
-tasks leave the batch) each solved task not yet
-accepted has its zero judged: ``judge(params, todo) -> (ok [T], loss [T])``, ``params`` each
-task's point (its first lane at loss <= 0; physical values ``name -> [T]``), ``todo [T]`` bool
-the tasks to judge (the verdicts of the others are ignored). An accepted task is solved for
-good. A rejected lane keeps its point with the judge's loss and restarts (fresh strategy state,
-new random start), and its task is judged again at the next setting if another of its lanes
-holds a zero. Everything is decided from the state alone, so chunking and
-resuming do not change a result.
+tasks leave the batch) each solved task not yet accepted has its zero judged: ``judge(params,
+todo) -> (ok [T], loss [T])``, ``params`` each task's point (its first lane at loss <= 0;
+physical values ``name -> [T]``), ``todo [T]`` bool the tasks to judge (the verdicts of the
+others are ignored). An accepted task is solved for good. A rejected lane keeps its point with
+the judge's loss and restarts (fresh strategy state, new random start), and its task is judged
+again at the next setting if another of its lanes holds a zero. Everything is decided from the
+state alone, so chunking and resuming do not change a result.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ populations. The rest of the search state (every lane's best, the history, the k
 replicated on every device, so each process can read it between chunks (checkpoints,
 progress, the float64 judge) without a gather of its own; it stays on the devices, and only
 the lanes' exchange at the end of a period (a generation that solved a task, or
-``rebatch_every`` generations)
-crosses devices.
+``rebatch_every`` generations) crosses devices.
 
 With ``jax.distributed.initialize`` called, ``jax.devices()`` holds every process's devices and
 one program runs in each process (SPMD): each process must make the same calls. What the host

@@ -2,7 +2,7 @@
 simulates is :mod:`jaxplaus.search.batch`).
 
 Everything runs in one compiled program: the generations are an on-device loop
-(``lax.fori_loop`` with a traced trip count, so chunks of any length share it), and the
+(``lax.while_loop`` up to a traced count, so chunks of any length share it), and the
 strategy states of the batch's lanes (of ``n_tasks`` tasks, e.g. the firing patterns a caller
 asks for) are vmapped. Python only sees the state between chunks of generations, to report
 progress and write checkpoints, and at the end of each period (a generation that solved a task
