@@ -13,6 +13,7 @@ import pytest
 
 from jaxplaus import models, patterns
 from jaxplaus import search as S
+from jaxplaus.assess import strict
 from jaxplaus.assess.objective import JitteredLoss, SuiteLoss
 from jaxplaus.search import stored
 from jaxplaus.search.config import search_config
@@ -149,6 +150,10 @@ def test_only_registered_code_has_a_program_key():
         models.register(model, overwrite=True)
     assert models.get("izhikevich2004") is model
     assert SuiteLoss(model, (dataclasses.replace(pats[0]),), 500).program_key() is None
+    # the strict validator's program of the same patterns: keyed by their names, none for a copy
+    assert "tonic_spiking,phasic_spiking" in strict._program_key(pats, 500)
+    assert strict._program_key(pats, 500) != strict._program_key(pats, 400)
+    assert strict._program_key((dataclasses.replace(pats[0]),), 500) is None
     assert JitteredLoss(SuiteLoss(other, pats, 500), space, 1e-4).program_key() is None
     config = search_config(space, "cma_es", 8, 4, 2, 2, "uniform", "float32")
     assert config.program_key() == repr(config)

@@ -42,7 +42,7 @@ class SuiteLoss:
 
         try:
             model = models.get(self.model)
-            known = any(model is m for m in models.SHIPPED) and all(patterns.get(p.name) is p for p in self.patterns)
+            known = any(model is m for m in models.SHIPPED) and patterns.shipped(self.patterns)
         except ValueError:
             return None
         if not known:

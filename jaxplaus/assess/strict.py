@@ -67,11 +67,9 @@ def _program_key(patterns: tuple, warmup: int) -> str | None:
     """The key of :func:`_judged`'s stored program (:mod:`jaxplaus.search.stored`): the patterns
     by name and the warm-up; None unless every pattern is the registered one (the code of any
     other is unknown)."""
-    try:
-        known = all(_patterns.get(p.name) is p for p in patterns)
-    except ValueError:
+    if not _patterns.shipped(patterns):
         return None
-    return f"strict._judged({','.join(p.name for p in patterns)}; warmup={int(warmup)})" if known else None
+    return f"strict._judged({','.join(p.name for p in patterns)}; warmup={int(warmup)})"
 
 
 def protocol_traces(model, patterns: Sequence, params: Mapping[str, Sequence[float]], warmup: int):

@@ -32,6 +32,12 @@ def get(name: str | Pattern) -> Pattern:
     raise ValueError(f"Unknown pattern {name!r}; known patterns: {', '.join(_PATTERNS)}")
 
 
+def shipped(patterns) -> bool:
+    """Whether each of ``patterns`` is the registered pattern of its name (code jaxplaus ships, so
+    a program traced from it may be stored under the names: :mod:`jaxplaus.search.stored`)."""
+    return all(_PATTERNS.get(p.name) is p for p in patterns)
+
+
 def resolve(names_or_none) -> tuple[Pattern, ...]:
     """A list of pattern names (or None for all 20) as Pattern objects, with clear errors."""
     if names_or_none is None:
@@ -44,4 +50,4 @@ def resolve(names_or_none) -> tuple[Pattern, ...]:
     return out
 
 
-__all__ = ["GROUPS", "Pattern", "Protocol", "Reference", "get", "names", "resolve"]
+__all__ = ["GROUPS", "Pattern", "Protocol", "Reference", "get", "names", "resolve", "shipped"]
